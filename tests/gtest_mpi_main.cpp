@@ -1,0 +1,21 @@
+// GoogleTest main for MPI: initializes SLEPc/PETSc/MPI once, prints from rank 0 only and makes
+// the exit code the same on every rank (a failure on any rank fails the test).
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include "nnscape/runtime.hpp"
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  int result = 0;
+  {
+    nnscape::Runtime runtime(&argc, &argv);
+    if (runtime.rank() != 0) {
+      auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+      delete listeners.Release(listeners.default_result_printer());
+    }
+    int local = RUN_ALL_TESTS();
+    MPI_Allreduce(&local, &result, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  }
+  return result;
+}
