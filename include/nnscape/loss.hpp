@@ -51,6 +51,8 @@ class LossModel {
  private:
   void block_product(const double* v, int k, double* out, bool gauss_newton);
   std::vector<double> dense_matrix(bool gauss_newton);
+  const double* layer_input(int l) const;  // X for l = 0, else A_{l-1}
+  static void column_sums(const double* a, int rows, int cols, double* out);
 
   const Network& net_;
   const Dataset& data_;
@@ -63,9 +65,10 @@ class LossModel {
   // Per layer l = 0..L-1: dense weights, pre-activations Z, activations A = σ(Z), σ'(Z), σ''(Z),
   // back-propagated δ = ∂L/∂Z and E = δ_{l+1} W_{l+1} (= ∂L/∂A).
   std::vector<std::vector<double>> w_, b_, z_, a_, ds_, d2s_, delta_, e_;
-  // Block-product workspaces, grown on demand.
-  std::vector<std::vector<double>> rz_, ra_, rdelta_;
-  std::vector<double> vw_, tmp_;
+  // Block-product workspaces, grown on demand: R{Z}, R{A}, R{δ} per layer, and the directions'
+  // weights in the two layouts the GEMMs need (see loss.cpp).
+  std::vector<std::vector<double>> rz_, ra_, rdelta_, vs_, vc_, vb_;
+  std::vector<double> tmp_;
 };
 
 }  // namespace nnscape
