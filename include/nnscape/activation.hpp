@@ -18,10 +18,14 @@ std::string_view to_string(Activation a);
 const std::vector<std::string>& activation_names();
 
 // True for activations that are real-analytic (the setting of Benning & Dereich).
+// identity and square count as analytic too, although they are polynomials, which the theorem
+// excludes; relu and leaky_relu are the only non-analytic ones.
 bool is_analytic(Activation a);
 
 // Element-wise s = σ(z), ds = σ'(z), d2s = σ''(z) for n values; any output may be null.
 // Transcendental parts are vectorized (SLEEF, AVX2 when the CPU has it).
+// s may be z itself (in place). On a given CPU an element's results do not depend on n or on
+// its position in the array.
 void evaluate_activation(Activation a, const double* z, std::size_t n, double* s, double* ds,
                          double* d2s);
 

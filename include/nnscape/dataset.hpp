@@ -1,6 +1,9 @@
 #pragma once
 // A regression data set: inputs X (n × d) and targets Y (n × m), both row-major float64.
+#include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nnscape {
@@ -16,9 +19,43 @@ struct Dataset {
 // Checks shapes and that every value is finite; throws nnscape::Error naming the problem.
 void validate(const Dataset& data);
 
+// A data set named by kind and key=value settings, as written on the command line and in study
+// files: "teacher:width=4,d=2,n=512", "gp:d=2,n=1000,length=0.5", "linear:d=3,matrix=anti_identity",
+// "file:data.h5". Keys per kind (defaults in dataset.cpp, unknown keys refused):
+//   common   n (samples), d (input dim), input = uniform (cube [-1,1]^d) | gaussian
+//   teacher  width, m, activation, noise (std of Gaussian label noise), init (see init.hpp)
+//   gp       m, length (squared-exponential length scale), variance, noise, features (random
+//            Fourier features used when n > exact_limit; exact Cholesky below), exact_limit
+//   linear   m, matrix = anti_identity | identity | random | "a11 a12; a21 a22" (rows by ';')
+//   file     the path after the colon
+struct DatasetSpec {
+  std::string kind;
+  std::map<std::string, std::string> settings;  // for "file": {"path", ...}
+  std::string text;                             // as given, for records
+};
+DatasetSpec parse_dataset_spec(std::string_view text);
+
+// Generated kinds only (teacher, gp, linear); deterministic from the seed. Pure.
+Dataset generate_dataset(const DatasetSpec& spec, std::uint64_t seed);
+// The target matrix A (m × d, row-major) of a "linear" spec, for ‖W_L···W_1 − A‖ reports.
+std::vector<double> linear_target_matrix(const DatasetSpec& spec);
+
+// Any kind: generated, or read from the file for "file". Not collective.
+Dataset load_dataset(const DatasetSpec& spec, std::uint64_t seed);
+
 // Reads /X (n × d) and /Y (n × m, or n for m = 1) from an HDF5 file. Not collective.
+// Integer and float32 arrays are converted to float64; any other type, a missing array, a wrong
+// rank, differing row counts or a non-finite value throws nnscape::Error naming the file.
 Dataset read_dataset_h5(const std::string& path);
 // Writes the same layout (for tests and examples). Not collective.
+// Validates first; writes float64 with /Y always 2-D.
 void write_dataset_h5(const std::string& path, const Dataset& data);
+
+// Parameter vectors (θ in nnscape::Network order). Both refuse non-finite values. Not collective.
+// A 1-D numeric dataset such as "/theta" of an HDF5 file.
+std::vector<double> read_vector_h5(const std::string& path, const std::string& dataset);
+// One number per line; blank lines and lines starting with '#' are skipped; errors name the
+// 1-based line number.
+std::vector<double> read_vector_text(const std::string& path);
 
 }  // namespace nnscape

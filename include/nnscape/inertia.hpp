@@ -6,7 +6,8 @@
 // so any fixed cut either drops or invents zeros (papers.md). The rule, with r_i = |λ_i|/|λ|max
 // sorted ascending: among splits k (k smallest are zeros) whose largest "zero" has
 // r_k ≤ zero_ceiling, take the one with the widest gap log10(r_{k+1}/r_k); k = 0 competes with
-// gap log10(r_1/zero_ceiling). The split is certain when that gap spans ≥ min_gap_decades.
+// gap log10(r_1/roundoff). The split is certain when that gap spans ≥ min_gap_decades.
+// r below machine epsilon counts as epsilon (round-off level: an exact 0 opens no gap).
 #include <span>
 
 namespace nnscape {
@@ -14,6 +15,7 @@ namespace nnscape {
 struct InertiaRule {
   double zero_ceiling = 1e-6;   // relative size above which nothing counts as zero
   double min_gap_decades = 2.0;  // a narrower widest gap makes the count uncertain
+  double roundoff = 1e-13;       // relative size true zeros reach by rounding (dsyevd: ~P·eps)
 };
 
 struct Inertia {

@@ -13,6 +13,14 @@ class PetscError : public LibraryError {
   PetscError(PetscErrorCode code, const char* call, const char* file, int line);
 };
 
+namespace detail {
+// PETSc error handler that Runtime installs: returns the code like PetscReturnErrorHandler (no
+// printing, no abort) and keeps the failing routine's own message for the next PetscError.
+PetscErrorCode record_petsc_error(MPI_Comm comm, int line, const char* func, const char* file,
+                                  PetscErrorCode code, PetscErrorType type, const char* message,
+                                  void* ctx);
+}  // namespace detail
+
 // Owns one PETSc object; Destroy is the matching XDestroy(&obj) (e.g. VecDestroy).
 template <class T, PetscErrorCode (*Destroy)(T*)>
 class PetscHandle {
