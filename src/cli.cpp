@@ -6,6 +6,8 @@
 //   nnscape probe --data data.h5 --widths 5 --params run.h5 --params-dataset /theta
 //       --dense-limit 0 --extremes 4 -hess_eps_type krylovschur -hess_eps_tol 1e-10
 //   (one command line; PETSc/SLEPc options such as -hess_eps_type pass through untouched)
+//   nnscape trial --data teacher:width=4,d=2,n=512 --widths 4 --optimizer ntr --seed 1
+//   nnscape trial --spec trial.yaml --seed 7 -opt_ntr_tao_max_it 200
 #include "nnscape/cli.hpp"
 
 #include <hdf5.h>
@@ -14,6 +16,7 @@
 #include <slepcversion.h>
 
 #include <CLI/CLI.hpp>
+#include <yaml-cpp/yaml.h>
 #include <cctype>
 #include <cmath>
 #include <cstddef>
@@ -33,7 +36,9 @@
 #include "nnscape/h5.hpp"
 #include "nnscape/loss.hpp"
 #include "nnscape/network.hpp"
+#include "nnscape/record.hpp"
 #include "nnscape/spectrum.hpp"
+#include "nnscape/trial.hpp"
 
 #ifndef NNSCAPE_VERSION
 #define NNSCAPE_VERSION "unknown"
@@ -152,27 +157,6 @@ Mask read_mask_text(const std::string& path) {
   return mask;
 }
 
-Json spectrum_json(const Spectrum& s) {
-  Json j;
-  j["eigenvalues"] = s.eigenvalues;
-  j["complete"] = s.complete;
-  j["method"] = s.method;
-  j["n_neg"] = s.inertia.n_neg;
-  j["n_zero"] = s.inertia.n_zero;
-  j["n_pos"] = s.inertia.n_pos;
-  j["gap_decades"] = s.inertia.gap_decades;  // +inf becomes null in JSON
-  j["threshold"] = s.inertia.threshold;
-  j["certain"] = s.inertia.certain;
-  j["scale"] = s.inertia.scale;
-  j["largest_zero"] = s.inertia.largest_zero;
-  j["smallest_nonzero"] = s.inertia.smallest_nonzero;
-  j["residuals"] = s.residuals;
-  j["converged"] = s.converged;
-  j["iterations"] = s.iterations;
-  j["tolerance"] = s.tolerance;
-  return j;
-}
-
 struct ProbeArgs {
   std::string data;
   std::string widths;
@@ -280,11 +264,139 @@ int run_probe(const ProbeArgs& a) {
   out["extremes"] = opts.extremes;
   out["inertia_rule"] = {{"zero_ceiling", opts.inertia.zero_ceiling},
                          {"min_gap_decades", opts.inertia.min_gap_decades}};
-  out["hessian"] = spectrum_json(compute_spectrum(model, Curvature::hessian, opts));
-  out["gauss_newton"] = spectrum_json(compute_spectrum(model, Curvature::gauss_newton, opts));
+  out["hessian"] = to_json(compute_spectrum(model, Curvature::hessian, opts));
+  out["gauss_newton"] = to_json(compute_spectrum(model, Curvature::gauss_newton, opts));
 
   // 6. Doubles are printed with 17 significant digits, so values round-trip exactly.
   std::cout << out.dump(2) << '\n';
+  return 0;
+}
+
+struct TrialArgs {
+  std::string spec_file;
+  std::string data = "teacher";
+  std::string widths = "4";
+  std::string activation = "tanh";
+  std::string optimizer = "ntr";
+  std::string optimizer_name;
+  std::string init = "pytorch";
+  std::string pattern = "dense";
+  std::vector<std::string> masks;
+  std::uint64_t seed = 0;
+  double weight_decay = 0.0;
+  std::ptrdiff_t dense_limit = 4000;
+  int extremes = 10;
+  int trajectory_length = 64;
+  std::string save_params;
+  bool compact = false;
+};
+
+// Values from a YAML snippet (--spec) fill every flag the command line did not give, so
+// `nnscape trial --spec t.yaml --seed 7` reruns a described trial with another seed.
+void apply_trial_yaml(const std::string& path, TrialArgs& a, const CLI::App& cmd) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw Error("cannot read trial spec '" + path + "': no such file or not readable");
+  } catch (const YAML::Exception& e) {
+    throw Error("trial spec '" + path + "': " + e.what());
+  }
+  if (!root.IsMap()) throw Error("trial spec '" + path + "': expected a mapping of key: value");
+  auto given = [&](const char* flag) { return cmd.count(flag) > 0; };
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    const std::string where = "trial spec '" + path + "' line " +
+                              std::to_string(kv.first.Mark().line + 1) + ", key '" + key + "'";
+    try {
+      if (key == "widths") {
+        if (given("--widths")) continue;
+        std::string w;
+        if (v.IsSequence()) {
+          for (const auto& x : v) w += (w.empty() ? "" : ",") + std::to_string(x.as<int>());
+        } else {
+          w = v.as<std::string>();
+        }
+        a.widths = w;
+      } else if (key == "data") {
+        if (!given("--data")) a.data = v.as<std::string>();
+      } else if (key == "activation") {
+        if (!given("--activation")) a.activation = v.as<std::string>();
+      } else if (key == "optimizer") {
+        if (!given("--optimizer")) a.optimizer = v.as<std::string>();
+      } else if (key == "optimizer_name") {
+        if (!given("--optimizer-name")) a.optimizer_name = v.as<std::string>();
+      } else if (key == "init") {
+        if (!given("--init")) a.init = v.as<std::string>();
+      } else if (key == "pattern") {
+        if (!given("--pattern")) a.pattern = v.as<std::string>();
+      } else if (key == "masks") {
+        if (!given("--masks")) a.masks = v.as<std::vector<std::string>>();
+      } else if (key == "seed") {
+        if (!given("--seed")) a.seed = v.as<std::uint64_t>();
+      } else if (key == "weight_decay") {
+        if (!given("--weight-decay")) a.weight_decay = v.as<double>();
+      } else if (key == "dense_limit") {
+        if (!given("--dense-limit")) a.dense_limit = v.as<std::ptrdiff_t>();
+      } else if (key == "extremes") {
+        if (!given("--extremes")) a.extremes = v.as<int>();
+      } else if (key == "trajectory_length") {
+        if (!given("--trajectory-length")) a.trajectory_length = v.as<int>();
+      } else {
+        throw Error(where + " is not a trial setting (known: widths, data, activation, optimizer, "
+                    "optimizer_name, init, pattern, masks, seed, weight_decay, dense_limit, "
+                    "extremes, trajectory_length)");
+      }
+    } catch (const YAML::Exception&) {
+      throw Error(where + ": value has the wrong type");
+    }
+  }
+}
+
+// 1. gather the spec (YAML, then flags)  2. check it  3. run the trial  4. JSON on stdout,
+// θ to --save-params (text, one number per line: what `probe --params` reads).
+int run_trial_command(TrialArgs a, const CLI::App& cmd) {
+  int size = 1;
+  NNSCAPE_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size) == MPI_SUCCESS, "MPI_Comm_size failed");
+  if (size > 1) throw Error("trial runs one trial on one rank (got " + std::to_string(size) +
+                            " MPI ranks); studies spread trials over ranks");
+  if (!a.spec_file.empty()) apply_trial_yaml(a.spec_file, a, cmd);
+
+  TrialSpec spec;
+  spec.hidden = parse_widths(a.widths);
+  spec.activation = parse_activation(a.activation);
+  spec.data = parse_dataset_spec(a.data);
+  spec.init = parse_init(a.init);
+  spec.init_text = a.init;
+  spec.pattern = a.masks.empty() ? a.pattern : (a.pattern == "dense" ? "file" : a.pattern);
+  for (const std::string& m : a.masks) spec.masks.push_back(read_mask_text(m));
+  spec.optimizer.tao_type = a.optimizer;
+  spec.optimizer.name = a.optimizer_name.empty() ? a.optimizer : a.optimizer_name;
+  NNSCAPE_CHECK(a.trajectory_length >= 2, "--trajectory-length must be >= 2");
+  spec.optimizer.trajectory_length = a.trajectory_length;
+  NNSCAPE_CHECK(std::isfinite(a.weight_decay) && a.weight_decay >= 0.0,
+                "--weight-decay must be a finite number >= 0");
+  spec.weight_decay = a.weight_decay;
+  spec.seed = a.seed;
+  NNSCAPE_CHECK(a.dense_limit >= 0, "--dense-limit must be >= 0");
+  NNSCAPE_CHECK(a.extremes >= 1, "--extremes must be >= 1");
+  spec.spectrum.dense_limit = a.dense_limit;
+  spec.optimizer.dense_limit = a.dense_limit;
+  spec.spectrum.extremes = a.extremes;
+  if (!a.save_params.empty()) {  // refuse an unwritable path before the work, not after
+    std::ofstream probe_out(a.save_params, std::ios::app);
+    if (!probe_out) throw Error("--save-params: cannot write '" + a.save_params + "'");
+  }
+
+  const TrialRecord rec = run_trial(spec);
+  if (!a.save_params.empty()) {
+    std::ofstream out(a.save_params);
+    out.precision(17);
+    for (double t : rec.optimization.theta) out << t << '\n';
+    if (!out) throw Error("--save-params: writing '" + a.save_params + "' failed");
+  }
+  std::cout << to_json(rec, a.compact).dump(2) << '\n';
   return 0;
 }
 
@@ -334,6 +446,46 @@ int run_cli(int argc, char** argv) {
                     "Comma-separated 0/1 text matrices, one per weight matrix (rows = outputs)")
       ->delimiter(',');
 
+  TrialArgs ta;
+  CLI::App* trial = app.add_subcommand(
+      "trial", "Train one network (PETSc/TAO) and analyse its end point (JSON record on stdout)");
+  trial->add_option("--spec", ta.spec_file,
+                    "YAML file with any of the settings below (flags given here win)");
+  trial->add_option("--data", ta.data,
+                    "Data set: teacher:width=4,d=2,n=512 | gp:d=2,n=1000,length=0.5 | "
+                    "linear:d=3,matrix=anti_identity | file:data.h5")
+      ->capture_default_str();
+  trial->add_option("--widths", ta.widths, "Hidden widths, comma-separated")->capture_default_str();
+  trial->add_option("--activation", ta.activation, "Hidden-layer activation")
+      ->capture_default_str();
+  trial->add_option("--optimizer", ta.optimizer,
+                    "TAO type: ntr, nls, lmvm, cg, nm, gd, ... (options: -opt_<name>_tao_*)")
+      ->capture_default_str();
+  trial->add_option("--optimizer-name", ta.optimizer_name,
+                    "Name for the options prefix opt_<name>_ (default: the TAO type)");
+  trial->add_option("--init", ta.init, "pytorch | normal[:scale=s] | small[:scale=s]")
+      ->capture_default_str();
+  trial->add_option("--seed", ta.seed, "Trial seed (data and initialization derive from it)")
+      ->capture_default_str();
+  trial->add_option("--weight-decay", ta.weight_decay, "λ in the loss term (λ/2)||θ||²")
+      ->capture_default_str();
+  trial->add_option("--masks", ta.masks,
+                    "Comma-separated 0/1 text matrices, one per weight matrix (rows = outputs)")
+      ->delimiter(',');
+  trial->add_option("--pattern", ta.pattern, "Label of the sparsity pattern, for the record")
+      ->capture_default_str();
+  trial->add_option("--dense-limit", ta.dense_limit,
+                    "Largest P for dense Hessians (Newton and spectra); matrix-free above")
+      ->capture_default_str();
+  trial->add_option("--extremes", ta.extremes, "Matrix-free spectra: k smallest and k largest")
+      ->capture_default_str();
+  trial->add_option("--trajectory-length", ta.trajectory_length,
+                    "Most (iteration, loss, |grad|, |theta|) points kept, log-spaced")
+      ->capture_default_str();
+  trial->add_option("--save-params", ta.save_params,
+                    "Write the final θ here (text, one per line: what probe --params reads)");
+  trial->add_flag("--compact", ta.compact, "Leave θ, the trajectory and eigenvalues out of the JSON");
+
   const std::vector<std::string> args = strip_petsc_options(argc, argv);
   std::vector<char*> cargs;
   for (const auto& s : args) cargs.push_back(const_cast<char*>(s.c_str()));
@@ -346,11 +498,14 @@ int run_cli(int argc, char** argv) {
     }
     if (rank == 0) {
       std::cerr << "nnscape: error: " << e.what() << "\n\n"
-                << (probe->parsed() ? probe->help("nnscape") : app.help());
+                << (probe->parsed()   ? probe->help("nnscape")
+                    : trial->parsed() ? trial->help("nnscape")
+                                      : app.help());
     }
     return 1;
   }
   if (probe->parsed()) return run_probe(pa);
+  if (trial->parsed()) return run_trial_command(ta, *trial);
   return 1;  // unreachable: require_subcommand(1)
 }
 

@@ -211,4 +211,12 @@ std::vector<double> read_vector_text(const std::string& path) {
   return values;
 }
 
+Dataset load_dataset(const DatasetSpec& spec, std::uint64_t seed) {
+  if (spec.kind != "file") return generate_dataset(spec, seed);
+  const auto path = spec.settings.find("path");
+  if (path == spec.settings.end() || path->second.empty())
+    throw Error("data set '" + spec.text + "': file needs a path (file:data.h5)");
+  return read_dataset_h5(path->second);
+}
+
 }  // namespace nnscape

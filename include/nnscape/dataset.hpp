@@ -21,24 +21,36 @@ void validate(const Dataset& data);
 
 // A data set named by kind and key=value settings, as written on the command line and in study
 // files: "teacher:width=4,d=2,n=512", "gp:d=2,n=1000,length=0.5", "linear:d=3,matrix=anti_identity",
-// "file:data.h5". Keys per kind (defaults in dataset.cpp, unknown keys refused):
-//   common   n (samples), d (input dim), input = uniform (cube [-1,1]^d) | gaussian
-//   teacher  width, m, activation, noise (std of Gaussian label noise), init (see init.hpp)
-//   gp       m, length (squared-exponential length scale), variance, noise, features (random
-//            Fourier features used when n > exact_limit; exact Cholesky below), exact_limit
-//   linear   m, matrix = anti_identity | identity | random | "a11 a12; a21 a22" (rows by ';')
+// "file:data.h5". Keys per kind (unknown keys refused; defaults in brackets):
+//   common   n [512] samples, d [2] input dim, input = uniform (cube [-1,1]^d) | gaussian (N(0, I))
+//   teacher  width [4], m [1], activation [tanh], noise [0] (std of Gaussian label noise),
+//            init [normal:scale=2] (see init.hpp): Y = f_teacher(X) + noise·N(0, 1), where the
+//            teacher is Network{d, width, m} with θ = initialize(net, init,
+//            derive_seed(seed, Purpose::teacher))
+//   gp       m [1], length [0.5], variance [1], noise [0]: m independent samples of the prior
+//            with k(x, x') = variance·exp(−‖x − x'‖² / (2·length²)); exact (Cholesky of
+//            K + jitter·I, jitter 1e-10·variance, ×100 on failure up to 1e-4·variance; O(n³)
+//            time, 8n² bytes) for n ≤ exact_limit [4000], else random Fourier features
+//            (features [2048]; the m outputs share frequencies and phases)
+//   linear   m [d], matrix [anti_identity] = anti_identity | identity | random (N(0, 1/d)) |
+//            "a11 a12; a21 a22" (rows by ';', entries by spaces; sets d and m): Y = X Aᵀ, no noise
 //   file     the path after the colon
+// Values are parsed strictly; errors name the key and the value.
 struct DatasetSpec {
   std::string kind;
-  std::map<std::string, std::string> settings;  // for "file": {"path", ...}
+  std::map<std::string, std::string> settings;  // for "file": {"path"}
   std::string text;                             // as given, for records
 };
 DatasetSpec parse_dataset_spec(std::string_view text);
 
-// Generated kinds only (teacher, gp, linear); deterministic from the seed. Pure.
+// Generated kinds only (teacher, gp, linear). Pure and deterministic: the same (spec, seed)
+// gives bitwise the same data on one machine (BLAS/libm builds may differ in the last bits).
+// Streams: X from Purpose::inputs, gp/linear targets from Purpose::targets, noise from
+// Purpose::noise, all keyed by seed.
 Dataset generate_dataset(const DatasetSpec& spec, std::uint64_t seed);
-// The target matrix A (m × d, row-major) of a "linear" spec, for ‖W_L···W_1 − A‖ reports.
-std::vector<double> linear_target_matrix(const DatasetSpec& spec);
+// The target matrix A (m × d, row-major) of a "linear" spec, for ‖W_L···W_1 − A‖ reports; the
+// seed (that of generate_dataset) matters only for matrix=random.
+std::vector<double> linear_target_matrix(const DatasetSpec& spec, std::uint64_t seed);
 
 // Any kind: generated, or read from the file for "file". Not collective.
 Dataset load_dataset(const DatasetSpec& spec, std::uint64_t seed);

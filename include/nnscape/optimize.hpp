@@ -14,17 +14,22 @@ namespace nnscape {
 
 struct OptimizeOptions {
   std::string name = "default";  // label; options prefix "opt_<name>_"
-  std::string tao_type = "lmvm";  // lmvm, nls, ntr, cg (bncg), nm, gd (bncg with type gd), ...
+  // Any registered TAO type (lmvm, nls, ntr, ntl, bnls, bntr, cg, bncg, nm, ...), plus "gd":
+  // TAOBNCG with -<prefix>tao_bncg_type gd (plain gradient descent with TAO's line search).
+  std::string tao_type = "lmvm";
   // Defaults applied before TaoSetFromOptions (the command line wins). TAO 3.18's own defaults
   // (grtol 1e-8, max_funcs 4000) stop runs long before a certified critical point.
   double gatol = 1e-10;
   double grtol = 0.0;
   double gttol = 0.0;
   int max_it = 20000;
-  int max_funcs = -1;  // unlimited
+  int max_funcs = -1;  // < 0: unlimited
   std::ptrdiff_t dense_limit = 4000;
-  int trajectory_length = 64;  // bounded, log-spaced in the iteration count
-  // Divergence: ‖θ‖ > divergence_factor · max(1, ‖θ0‖) stops the run as diverged.
+  // At most this many points (≥ 1), log-spaced in the iteration count (0,1,2,3,4,6,8,11,16,..;
+  // thinned to every other point when full); the last iteration is always the last point.
+  int trajectory_length = 64;
+  // Divergence: ‖θ‖ > divergence_factor · max(1, ‖θ0‖) stops the run as diverged (checked
+  // every iteration; TAO's reason then reads "DIVERGED_USER").
   double divergence_factor = 1e3;
 };
 
@@ -37,26 +42,33 @@ struct TrajectoryPoint {
 
 struct OptimizeResult {
   std::vector<double> theta;  // the end point
-  std::string tao_type;       // as resolved after the options database
+  std::string tao_type;       // as resolved after the options database ("gd" for bncg/gd)
   std::string reason;         // TAO's converged reason, verbatim (e.g. "CONVERGED_GATOL")
   int reason_code = 0;
-  bool converged = false;     // reason_code > 0 and not stopped for divergence
+  bool converged = false;     // reason_code > 0, not diverged, not nonfinite, no error
   bool diverged = false;
-  bool nonfinite = false;     // NaN/Inf met in loss, gradient or θ
+  // The run ended on NaN/Inf in loss, gradient or θ (an overflowing line-search trial that
+  // TAO backed away from does not count).
+  bool nonfinite = false;
   std::string error;          // non-empty when the solver failed (the trial records it)
   int iterations = 0;
+  // Our own counts of the callbacks (objective and gradient come from one callback, so the two
+  // are equal); the final re-evaluation at the end point is not counted.
   int function_evals = 0;
   int gradient_evals = 0;
   int hessian_evals = 0;
   double seconds = 0.0;
+  // Re-evaluated at the end point (the model is left there).
   double loss = 0.0;
   double grad_norm = 0.0;
   double param_norm = 0.0;
   double initial_param_norm = 0.0;
-  // Growth of ‖θ‖: slope of log‖θ‖ against log(iteration) over the second half of the run.
+  // Growth of ‖θ‖: least-squares slope of log‖θ‖ against log(iteration + 1) over the later half
+  // of the trajectory's points (log-spaced, so iterations from about √n to n). 0 when fewer
+  // than two usable points. ‖θ‖ ~ t^a gives a.
   double norm_growth_rate = 0.0;
   // Observed local rate of ‖∇L‖ over the last iterations: "quadratic", "superlinear", "linear",
-  // "sublinear" or "unknown" (too few iterations).
+  // "sublinear" or "unknown" (too few iterations). Rule: detail::classify_local_rate.
   std::string local_rate = "unknown";
   std::vector<TrajectoryPoint> trajectory;
 };
@@ -65,5 +77,13 @@ struct OptimizeResult {
 // Throws nnscape::Error for bad arguments (wrong θ length, unknown TAO type).
 OptimizeResult optimize(LossModel& model, std::span<const double> theta0,
                         const OptimizeOptions& opts = {});
+
+namespace detail {
+// Local convergence rate from the last gradient norms of distinct iterations (oldest first;
+// the rule is documented at the definition). Pure.
+std::string classify_local_rate(std::span<const double> grad_norms);
+// Least-squares slope of log y against log(x + 1), skipping points with y ≤ 0 or non-finite.
+double log_log_slope(std::span<const int> x, std::span<const double> y);
+}  // namespace detail
 
 }  // namespace nnscape

@@ -1,0 +1,158 @@
+#include "nnscape/trial.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <string>
+
+#include "nnscape/error.hpp"
+#include "nnscape/loss.hpp"
+#include "nnscape/random.hpp"
+
+namespace nnscape {
+namespace {
+
+class Stopwatch {
+ public:
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+std::string architecture_string(const std::vector<int>& widths) {
+  std::string s;
+  for (std::size_t i = 0; i < widths.size(); ++i) s += (i ? "-" : "") + std::to_string(widths[i]);
+  return s;
+}
+
+// ‖W_L···W_1 − A‖_F / ‖A‖_F: how far the network's linear part is from the target map. For the
+// existence question (Le et al.) it goes to 0 while ‖θ‖ diverges when L_I is not closed.
+double product_error(const Network& net, std::span<const double> theta,
+                     const std::vector<double>& a) {
+  std::vector<double> prod, w, next;
+  for (int l = 0; l < net.num_layers(); ++l) {
+    const LayerLayout& lay = net.layer(l);
+    w.assign(static_cast<std::size_t>(lay.out) * lay.in, 0.0);
+    net.unpack_layer(theta, l, w.data(), nullptr);
+    if (l == 0) {
+      prod = w;
+      continue;
+    }
+    // next (out × d) = W_l (out × in) · prod (in × d)
+    const int d = net.input_dim();
+    next.assign(static_cast<std::size_t>(lay.out) * d, 0.0);
+    for (int r = 0; r < lay.out; ++r)
+      for (int k = 0; k < lay.in; ++k)
+        for (int c = 0; c < d; ++c) next[r * d + c] += w[r * lay.in + k] * prod[k * d + c];
+    prod.swap(next);
+  }
+  double num = 0.0, den = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    num += (prod[i] - a[i]) * (prod[i] - a[i]);
+    den += a[i] * a[i];
+  }
+  return den > 0.0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+double mean_square(const std::vector<double>& v) {
+  double s = 0.0;
+  for (double x : v) s += x * x;
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+
+}  // namespace
+
+TrialRecord run_trial(const TrialSpec& spec) {
+  TrialRecord rec;
+  Stopwatch clock;
+  rec.activation = std::string(to_string(spec.activation));
+  rec.data = spec.data.text;
+  rec.pattern = spec.pattern;
+  rec.init = spec.init_text;
+  rec.optimizer = spec.optimizer.name;
+  rec.weight_decay = spec.weight_decay;
+  rec.seed = spec.seed;
+  // Data and initialization draw from separate streams of the trial seed, so changing the
+  // optimizer or the init never changes the data a trial sees.
+  rec.data_seed = spec.data_seed ? *spec.data_seed : derive_seed(spec.seed, 1);
+  rec.init_seed = derive_seed(spec.seed, 2);
+
+  // Everything that can reject the spec happens before any training.
+  const Dataset data = load_dataset(spec.data, rec.data_seed);
+  Architecture arch;
+  arch.widths.push_back(data.d);
+  arch.widths.insert(arch.widths.end(), spec.hidden.begin(), spec.hidden.end());
+  arch.widths.push_back(data.m);
+  arch.activation = spec.activation;
+  arch.masks = spec.masks;
+  const Network net(arch);
+  rec.architecture = architecture_string(arch.widths);
+  rec.num_params = static_cast<int>(net.num_params());
+  rec.num_samples = data.n;
+  LossModel model(net, data, spec.weight_decay);
+  rec.seconds.data = clock.lap();
+
+  const std::vector<double> theta0 = initialize(net, spec.init, rec.init_seed);
+  rec.seconds.init = clock.lap();
+
+  rec.optimization = optimize(model, theta0, spec.optimizer);
+  const OptimizeResult& opt = rec.optimization;
+  rec.seconds.train = clock.lap();
+  rec.error = opt.error;
+
+  PointEvidence evidence;
+  evidence.converged = opt.converged;
+  evidence.diverged = opt.diverged;
+  evidence.nonfinite = opt.nonfinite;
+  bool finite_point = !opt.nonfinite && !opt.theta.empty();
+  for (double t : opt.theta) finite_point = finite_point && std::isfinite(t);
+  evidence.nonfinite = !finite_point;
+
+  if (finite_point) {
+    try {
+      model.set_point(opt.theta);
+      if (!std::isfinite(model.value())) throw Error("the loss at the end point is not finite");
+      rec.hessian = compute_spectrum(model, Curvature::hessian, spec.spectrum);
+      rec.gauss_newton = compute_spectrum(model, Curvature::gauss_newton, spec.spectrum);
+      evidence.hessian = rec.hessian.inertia;
+      if (!rec.hessian.eigenvalues.empty()) {
+        evidence.lambda_min = rec.hessian.eigenvalues.front();
+        evidence.lambda_max = rec.hessian.eigenvalues.back();
+      }
+    } catch (const std::exception& e) {
+      evidence.nonfinite = true;
+      rec.error += std::string(rec.error.empty() ? "" : "; ") + "end-point spectrum: " + e.what();
+    }
+  }
+  rec.seconds.spectrum = clock.lap();
+
+  if (finite_point) {
+    rec.redundancy = analyse_redundancy(net, opt.theta, data, spec.redundancy);
+    if (rec.hessian.complete && rec.hessian.inertia.certain)
+      rec.measured_nullity = rec.hessian.inertia.n_zero;
+    if (rec.gauss_newton.complete && rec.gauss_newton.inertia.certain)
+      rec.measured_nullity_g = rec.gauss_newton.inertia.n_zero;
+    // At a zero-loss fit H = G and the whole predicted count applies; with a residual the
+    // splitting directions gain curvature and only the exact fibre directions stay flat
+    // (papers.md). "Zero" is relative to the targets' size and to the solver's tolerance.
+    const double y2 = std::max(mean_square(data.y), std::numeric_limits<double>::min());
+    const bool zero_residual = opt.loss <= 1e-16 * y2 && spec.weight_decay == 0.0;
+    const int predicted = zero_residual ? rec.redundancy.predicted_nullity
+                                        : rec.redundancy.predicted_nullity_h;
+    rec.nullity_matches = predicted >= 0 && rec.measured_nullity == predicted;
+    if (spec.data.kind == "linear")
+      rec.product_error = product_error(net, opt.theta, linear_target_matrix(spec.data, rec.data_seed));
+  }
+  rec.status = std::string(to_string(classify_point(evidence)));
+  rec.seconds.analysis = clock.lap();
+  return rec;
+}
+
+}  // namespace nnscape
