@@ -287,6 +287,7 @@ struct TrialArgs {
   std::ptrdiff_t dense_limit = 4000;
   int extremes = 10;
   int trajectory_length = 64;
+  double redundancy_tol = RedundancyTolerance{}.relative;
   std::string save_params;
   bool compact = false;
 };
@@ -384,6 +385,9 @@ int run_trial_command(TrialArgs a, const CLI::App& cmd) {
   spec.spectrum.dense_limit = a.dense_limit;
   spec.optimizer.dense_limit = a.dense_limit;
   spec.spectrum.extremes = a.extremes;
+  NNSCAPE_CHECK(a.redundancy_tol > 0.0 && a.redundancy_tol < 1.0,
+                "--redundancy-tol must lie in (0, 1)");
+  spec.redundancy.relative = a.redundancy_tol;
   if (!a.save_params.empty()) {  // refuse an unwritable path before the work, not after
     std::ofstream probe_out(a.save_params, std::ios::app);
     if (!probe_out) throw Error("--save-params: cannot write '" + a.save_params + "'");
@@ -481,6 +485,9 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
   trial->add_option("--trajectory-length", ta.trajectory_length,
                     "Most (iteration, loss, |grad|, |theta|) points kept, log-spaced")
+      ->capture_default_str();
+  trial->add_option("--redundancy-tol", ta.redundancy_tol,
+                    "Relative distance below which neurons count as dead/constant/duplicate")
       ->capture_default_str();
   trial->add_option("--save-params", ta.save_params,
                     "Write the final θ here (text, one per line: what probe --params reads)");

@@ -183,7 +183,7 @@ struct Run {
   // points, so a product re-anchors the model when they differ.
   bool dense_hessian = true;
   std::vector<double> hessian_point;
-  // Monitor state.
+  // Convergence-test state.
   double divergence_limit = std::numeric_limits<double>::infinity();
   bool diverged = false;
   nnscape::Trajectory trajectory{64};
@@ -396,7 +396,12 @@ void choose_preconditioner(Tao tao, const std::string& type, bool shell) {
                              std::string(current) == PCICC || std::string(current) == PCLU ||
                              std::string(current) == PCCHOLESKY || std::string(current) == PCSOR ||
                              std::string(current) == PCJACOBI || std::string(current) == PCBJACOBI;
-  if (type == TAONTL || (shell && needs_entries)) NNSCAPE_PETSC_CALL(PCSetType(pc, PCLMVM));
+  // NTR's Steihaug–Toint CG measures the step in the preconditioner's norm, which must be SPD;
+  // the default ILU of a dense indefinite H is its exact LU (indefinite), and measured from
+  // random starts of a (2, 4, 1) tanh net NTR then stalled or stopped at saddles in 4 of 4 runs.
+  const bool trust_region = type == TAONTR;
+  if (type == TAONTL || ((shell || trust_region) && needs_entries))
+    NNSCAPE_PETSC_CALL(PCSetType(pc, PCLMVM));
 }
 
 // "gd" is BNCG with its type set through the options database (3.18 has no TaoBNCGSetType).
@@ -424,7 +429,6 @@ class TemporaryOption {
     NNSCAPE_PETSC_CALL(PetscOptionsGetString(nullptr, nullptr, name.c_str(), buf, sizeof buf, &set));
     return set && std::string(buf) == value;
   }
-  const std::string& name() const { return name_; }
 
  private:
   std::string name_;
@@ -570,8 +574,8 @@ OptimizeResult optimize(LossModel& model, std::span<const double> theta0,
   }
   result.converged = reason > 0 && !result.diverged && !result.nonfinite && result.error.empty();
 
-  // The final point (re-evaluated below) stands for the pending iteration; the rate still
-  // sees its gradient norm.
+  // The re-evaluated end point stands for the pending (last) iteration in the trajectory; the
+  // rate still sees TAO's gradient norm there.
   if (run.pending.iteration == result.iterations) {
     run.note_grad_norm(run.pending.grad_norm);
   } else {

@@ -266,7 +266,7 @@ TEST(Redundancy, DistanceGrowsWithSeparation) {
   s.w(3, 0) = s.w(0, 0) + 1e-4;
   s.w(3, 1) = s.w(0, 1);
   s.b(3) = s.b(0);
-  const RedundancyReport rep = analyse_redundancy(s.net, s.theta, s.data);
+  const RedundancyReport rep = analyse_redundancy(s.net, s.theta, s.data, {1e-6});
   EXPECT_FALSE(rep.redundant);
   EXPECT_EQ(rep.nearest, "duplicate 0,3");
   EXPECT_GT(rep.distance, 1e-6);

@@ -170,7 +170,21 @@ TEST_P(NewtonTest, MatrixFreeHessianConverges) {
   EXPECT_GT(r.hessian_evals, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, NewtonTest, ::testing::Values("nls", "ntr"));
+// ntl too: optimize() works around a crash of PETSc 3.18's NTL (see choose_preconditioner).
+INSTANTIATE_TEST_SUITE_P(Types, NewtonTest, ::testing::Values("nls", "ntr", "ntl"));
+
+TEST(Optimize, NtlRefusesAPreconditionerThatCrashesIt) {
+  TeacherStudent ts;
+  OptimizeOptions o;
+  o.name = "ntl_pc";
+  o.tao_type = "ntl";
+  ASSERT_EQ(PetscOptionsSetValue(nullptr, "-opt_ntl_pc_tao_ntl_pc_type", "none"), 0);
+  EXPECT_THROW((void)optimize(ts.problem.model, ts.start, o), Error);
+  ASSERT_EQ(PetscOptionsSetValue(nullptr, "-opt_ntl_pc_tao_ntl_pc_type", "lmvm"), 0);
+  OptimizeResult r = optimize(ts.problem.model, ts.start, o);
+  ASSERT_EQ(PetscOptionsClearValue(nullptr, "-opt_ntl_pc_tao_ntl_pc_type"), 0);
+  EXPECT_TRUE(r.converged) << r.reason << " " << r.error;
+}
 
 // ---------------------------------------------------------------------------------------------
 // First-order methods: bookkeeping.

@@ -2,7 +2,8 @@
 // Training with PETSc/TAO on PETSC_COMM_SELF: any TAO type, every knob from the options database
 // under the prefix "opt_<name>_" (e.g. -opt_newton_tao_gatol 1e-12), so a study can name several
 // optimizers with their own options. Newton-type methods get the exact Hessian: dense for
-// P ≤ dense_limit, a MATSHELL of the exact Hessian-vector product above.
+// P ≤ dense_limit, a MATSHELL of the exact Hessian-vector product above (its KSP then uses
+// PCLMVM unless the options database names a PC; ntl always uses PCLMVM, see optimize.cpp).
 #include <cstddef>
 #include <span>
 #include <string>
@@ -15,7 +16,8 @@ namespace nnscape {
 struct OptimizeOptions {
   std::string name = "default";  // label; options prefix "opt_<name>_"
   // Any registered TAO type (lmvm, nls, ntr, ntl, bnls, bntr, cg, bncg, nm, ...), plus "gd":
-  // TAOBNCG with -<prefix>tao_bncg_type gd (plain gradient descent with TAO's line search).
+  // TAOBNCG with -<prefix>tao_bncg_type gd (gradient descent with TAO's line search). "gd" is
+  // our name only: on the command line write -<prefix>tao_type bncg -<prefix>tao_bncg_type gd.
   std::string tao_type = "lmvm";
   // Defaults applied before TaoSetFromOptions (the command line wins). TAO 3.18's own defaults
   // (grtol 1e-8, max_funcs 4000) stop runs long before a certified critical point.
@@ -57,7 +59,7 @@ struct OptimizeResult {
   int function_evals = 0;
   int gradient_evals = 0;
   int hessian_evals = 0;
-  double seconds = 0.0;
+  double seconds = 0.0;       // wall time of TaoSolve
   // Re-evaluated at the end point (the model is left there).
   double loss = 0.0;
   double grad_norm = 0.0;
@@ -73,8 +75,11 @@ struct OptimizeResult {
   std::vector<TrajectoryPoint> trajectory;
 };
 
-// Not collective (PETSC_COMM_SELF). Never throws for a solver failure: the result carries it.
-// Throws nnscape::Error for bad arguments (wrong θ length, unknown TAO type).
+// Not collective (PETSC_COMM_SELF). Never throws for a solver failure (PETSc error, callback
+// exception, NaN/Inf, divergence): the result carries it. Throws nnscape::Error for bad
+// arguments: wrong θ length, unknown TAO type, a name unfit for an options prefix, options
+// TaoSetFromOptions refuses, a non-lmvm PC named for ntl. θ0 containing NaN is not refused: the
+// result says nonfinite. Leaves the model at the end point.
 OptimizeResult optimize(LossModel& model, std::span<const double> theta0,
                         const OptimizeOptions& opts = {});
 
