@@ -28,7 +28,10 @@ class Stopwatch {
 
 std::string architecture_string(const std::vector<int>& widths) {
   std::string s;
-  for (std::size_t i = 0; i < widths.size(); ++i) s += (i ? "-" : "") + std::to_string(widths[i]);
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    if (i) s += '-';
+    s += std::to_string(widths[i]);
+  }
   return s;
 }
 
