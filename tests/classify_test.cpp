@@ -114,6 +114,11 @@ struct Shallow {
   double& w(int j, int c) { return theta[static_cast<std::size_t>(j) * d + c]; }
   double& b(int j) { return theta[static_cast<std::size_t>(n) * d + j]; }
   double& a(int r, int j) { return theta[static_cast<std::size_t>(n) * (d + 1) + r * n + j]; }
+  // Neuron `to` gets neuron `from`'s input weights and bias: a duplicate pair.
+  void copy_neuron_input(int from, int to) {
+    for (int c = 0; c < d; ++c) w(to, c) = w(from, c);
+    b(to) = b(from);
+  }
 
   int d, n, m;
   Network net;
@@ -219,9 +224,7 @@ TEST(Redundancy, ZeroOutputTanhNeuronIsConstantNotDead) {
 
 TEST(Redundancy, DuplicatePair) {
   Shallow s(2, 4, 1, Activation::tanh, kSeed);
-  s.w(3, 0) = s.w(0, 0);
-  s.w(3, 1) = s.w(0, 1);
-  s.b(3) = s.b(0);
+  s.copy_neuron_input(0, 3);
   const double a0 = s.a(0, 0);
   s.a(0, 0) = 0.3 * a0;
   s.a(0, 3) = 0.7 * a0;
@@ -304,9 +307,7 @@ TEST(Redundancy, DeadAndConstantNeuron) {
 
 TEST(Redundancy, DeadNeuronDuplicatingALiveOne) {
   Shallow s(2, 4, 1, Activation::tanh, kSeed);
-  s.w(3, 0) = s.w(0, 0);
-  s.w(3, 1) = s.w(0, 1);
-  s.b(3) = s.b(0);
+  s.copy_neuron_input(0, 3);
   s.a(0, 3) = 0.0;
   s.fit_targets();
   const RedundancyReport rep = analyse_redundancy(s.net, s.theta, s.data);
@@ -330,9 +331,7 @@ TEST(Redundancy, TwoOutputs) {
       label = "m=2 constant neuron";
       expected = s.m + 1;
     } else {
-      s.w(3, 0) = s.w(0, 0);
-      s.w(3, 1) = s.w(0, 1);
-      s.b(3) = s.b(0);
+      s.copy_neuron_input(0, 3);
       if (variant == 2) {  // output weights not parallel: only the m fibre directions
         label = "m=2 duplicate, a not parallel";
         expected = s.m;

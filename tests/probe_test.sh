@@ -11,23 +11,7 @@
 #     PETSc options passed through;
 #   - every bad input exits non-zero with one clear message (and no HDF5 stack dump).
 # Environment (set by tests/CMakeLists.txt): NNSCAPE = the binary; NNSCAPE_MPIEXEC optional.
-set -euo pipefail
-
-: "${NNSCAPE:?set NNSCAPE to the nnscape binary}"
-PY=/usr/bin/python3
-if ! "$PY" -c 'import h5py, numpy' 2>/dev/null; then
-  echo "probe_test: needs numpy and h5py for $PY (Debian: apt-get install python3-numpy python3-h5py)"
-  exit 1
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/nnscape_probe_test.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-passed=0
-failed=0
-pass() { echo "PASS: $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $1"; failed=$((failed + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/script_common.sh" probe_test
 
 # ---------------------------------------------------------------------------------------------
 # The numpy reference. `make` writes the inputs; the other commands check one JSON output and
@@ -434,5 +418,4 @@ if [[ -n ${NNSCAPE_MPIEXEC:-} ]]; then
   fi
 fi
 
-echo "probe_test: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -8,19 +8,7 @@
 #   - bad input (NaN data, impossible widths, unknown optimizer / activation / data kind / YAML
 #     key, missing file) exits non-zero with a message naming the problem.
 # Environment (set by tests/CMakeLists.txt): NNSCAPE = the binary.
-set -euo pipefail
-: "${NNSCAPE:?set NNSCAPE to the nnscape binary}"
-PY=/usr/bin/python3
-"$PY" -c 'import h5py, numpy' 2>/dev/null || {
-  echo "trial_cli_test: needs python3-numpy and python3-h5py for $PY"; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/nnscape_trial_test.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-passed=0
-failed=0
-pass() { echo "PASS: $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $1"; failed=$((failed + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/script_common.sh" trial_cli_test
 json() { "$PY" -c "import json,sys; r=json.load(open('$1')); print($2)"; }
 
 # 1. A trial with its record.
@@ -109,5 +97,4 @@ printf 'widths: [2]\nlearning_rate: 0.1\n' > bad.yaml
 expect_error "learning_rate" trial --spec bad.yaml
 expect_error "no such file" trial --spec missing.yaml
 
-echo "trial_cli_test: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
