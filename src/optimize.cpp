@@ -95,6 +95,29 @@ double log_log_slope(std::span<const int> x, std::span<const double> y) {
   return sxx > 0.0 ? sxy / sxx : 0.0;
 }
 
+// Le, Riccietti & Gribonval: when the infimum is not attained every minimizing sequence has
+// ‖θ‖ → ∞, and the gradient there can fall below any gatol long before ‖θ‖ reaches a fixed
+// bound (measured: NLS on the LU pattern stops with CONVERGED_GATOL at ‖θ‖ ≈ 470 from 1.5,
+// growing with slope 0.8). So growth that is still under way while the loss still falls marks
+// divergence whatever the reason TAO gave. Log-spaced points make "the later half" the
+// iterations beyond about √(total), and a minimum reached at a finite point shows slope ≈ 0 there.
+bool unbounded_descent(std::span<const TrajectoryPoint> t, double initial_norm,
+                       double growth_factor, double growth_slope, double* slope) {
+  const std::size_t from = t.size() / 2;
+  std::vector<int> it;
+  std::vector<double> norms;
+  bool loss_falls = t.size() - from >= 2;
+  for (std::size_t i = from; i < t.size(); ++i) {
+    it.push_back(t[i].iteration);
+    norms.push_back(t[i].param_norm);
+    if (i > from && !(t[i].loss < t[i - 1].loss)) loss_falls = false;
+  }
+  const double s = log_log_slope(it, norms);
+  if (slope) *slope = s;
+  return loss_falls && s >= growth_slope && !norms.empty() &&
+         norms.back() >= growth_factor * std::max(1.0, initial_norm);
+}
+
 }  // namespace detail
 
 namespace {
@@ -584,16 +607,11 @@ OptimizeResult optimize(LossModel& model, std::span<const double> theta0,
   result.trajectory = std::move(run.trajectory)
                           .finish({result.iterations, result.loss, result.grad_norm,
                                    result.param_norm});
-  // Growth over the later half of the log-spaced points (iterations ≳ √n).
-  {
-    const std::size_t from = result.trajectory.size() / 2;
-    std::vector<int> it;
-    std::vector<double> norms;
-    for (std::size_t i = from; i < result.trajectory.size(); ++i) {
-      it.push_back(result.trajectory[i].iteration);
-      norms.push_back(result.trajectory[i].param_norm);
-    }
-    result.norm_growth_rate = detail::log_log_slope(it, norms);
+  if (detail::unbounded_descent(result.trajectory, result.initial_param_norm, opts.growth_factor,
+                                opts.growth_slope, &result.norm_growth_rate) &&
+      !result.nonfinite) {
+    result.diverged = true;
+    result.converged = false;
   }
   result.local_rate = result.iterations < 4 ? "unknown"
                                             : detail::classify_local_rate(run.recent_grad_norms);

@@ -113,7 +113,6 @@ TrialRecord run_trial(const TrialSpec& spec) {
   PointEvidence evidence;
   evidence.converged = opt.converged;
   evidence.diverged = opt.diverged;
-  evidence.nonfinite = opt.nonfinite;
   bool finite_point = !opt.nonfinite && !opt.theta.empty();
   for (double t : opt.theta) finite_point = finite_point && std::isfinite(t);
   evidence.nonfinite = !finite_point;

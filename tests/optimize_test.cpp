@@ -442,3 +442,36 @@ TEST(LogLogSlope, RecoversPowerLaw) {
 
 }  // namespace
 }  // namespace nnscape
+
+namespace nnscape {
+namespace {
+
+std::vector<TrajectoryPoint> synthetic_trajectory(double norm_exponent, bool loss_falls) {
+  std::vector<TrajectoryPoint> t;
+  for (int it : {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}) {
+    const double loss = loss_falls ? 1.0 / (it + 1.0) : 0.5;
+    t.push_back({it, loss, 1e-3, 1.5 * std::pow(it + 1.0, norm_exponent)});
+  }
+  return t;
+}
+
+// ‖θ‖ ~ iteration^0.8 from 1.5 to ~390 while the loss keeps falling: diverged, slope reported.
+TEST(UnboundedDescent, GrowingNormWithFallingLossIsDivergence) {
+  double slope = 0.0;
+  EXPECT_TRUE(detail::unbounded_descent(synthetic_trajectory(0.8, true), 1.5, 10.0, 0.25, &slope));
+  EXPECT_NEAR(slope, 0.8, 1e-9);
+}
+
+TEST(UnboundedDescent, BoundedOrStalledRunsAreNot) {
+  // The norm settles: slope 0 over the later half.
+  EXPECT_FALSE(detail::unbounded_descent(synthetic_trajectory(0.0, true), 1.5, 10.0, 0.25));
+  // Grows, but the loss does not fall: not the non-attained-infimum picture.
+  EXPECT_FALSE(detail::unbounded_descent(synthetic_trajectory(0.8, false), 1.5, 10.0, 0.25));
+  // Grows slowly (slope 0.1): ends below 10 × ‖θ0‖ and below the slope threshold.
+  EXPECT_FALSE(detail::unbounded_descent(synthetic_trajectory(0.1, true), 1.5, 10.0, 0.25));
+  // Too short to say.
+  EXPECT_FALSE(detail::unbounded_descent({}, 1.5, 10.0, 0.25));
+}
+
+}  // namespace
+}  // namespace nnscape

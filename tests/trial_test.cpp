@@ -110,6 +110,18 @@ TEST(Trial, LuPatternOnAntiIdentityDiverges) {
   EXPECT_GE(r.product_error, 0.0);
 }
 
+// Newton can meet gatol far out on the way to infinity (measured: ‖θ‖ ≈ 470); the growth rule
+// still calls that divergence.
+TEST(Trial, LuPatternDivergesUnderNewtonToo) {
+  TrialSpec spec = lu_trial(0.0);
+  spec.optimizer.tao_type = "nls";
+  spec.optimizer.name = "trialtest_lu_nls";
+  const TrialRecord r = run_trial(spec);
+  EXPECT_EQ(r.status, "diverged") << r.optimization.reason;
+  EXPECT_GE(r.optimization.norm_growth_rate, 0.25);
+  EXPECT_GT(r.optimization.param_norm, 10.0 * r.optimization.initial_param_norm);
+}
+
 TEST(Trial, WeightDecayRestoresABoundedMinimumForTheLuPattern) {
   TrialSpec spec = lu_trial(1e-3);
   // At loss ≈ 2e-2 LMVM's line search cannot register the decrease of a step once ‖∇L‖ < ~2e-9

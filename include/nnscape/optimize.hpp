@@ -33,6 +33,11 @@ struct OptimizeOptions {
   // Divergence: ‖θ‖ > divergence_factor · max(1, ‖θ0‖) stops the run as diverged (checked
   // every iteration; TAO's reason then reads "DIVERGED_USER").
   double divergence_factor = 1e3;
+  // Divergence below that bound: a run whose ‖θ‖, over the later half of its trajectory, grows
+  // with log-log slope ≥ growth_slope to ≥ growth_factor · max(1, ‖θ0‖) while the loss falls at
+  // every recorded point is diverged even if ‖∇L‖ met gatol (see detail::unbounded_descent).
+  double growth_factor = 10.0;
+  double growth_slope = 0.25;
 };
 
 struct TrajectoryPoint {
@@ -89,6 +94,9 @@ namespace detail {
 std::string classify_local_rate(std::span<const double> grad_norms);
 // Least-squares slope of log y against log(x + 1), skipping points with y ≤ 0 or non-finite.
 double log_log_slope(std::span<const int> x, std::span<const double> y);
+// The growth rule of OptimizeOptions on a trajectory; also returns the slope it measured. Pure.
+bool unbounded_descent(std::span<const TrajectoryPoint> trajectory, double initial_norm,
+                       double growth_factor, double growth_slope, double* slope = nullptr);
 }  // namespace detail
 
 }  // namespace nnscape
