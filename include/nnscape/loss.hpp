@@ -41,7 +41,8 @@ class LossModel {
   // The same for the Gauss–Newton matrix G.
   void gauss_newton_block(const double* v, int k, double* out);
 
-  // Dense P × P matrices (symmetric; row-major = column-major). Built from blocked products.
+  // Dense P × P matrices (symmetric; row-major = column-major). One hidden layer: closed form
+  // from the Jacobian (BLAS-3 SYRK) plus the residual term; deeper nets: blocked products.
   std::vector<double> dense_hessian();
   std::vector<double> dense_gauss_newton();
 
@@ -51,6 +52,7 @@ class LossModel {
  private:
   void block_product(const double* v, int k, double* out, bool gauss_newton);
   std::vector<double> dense_matrix(bool gauss_newton);
+  std::vector<double> dense_matrix_shallow(bool gauss_newton);  // one hidden layer, closed form
   const double* layer_input(int l) const;  // X for l = 0, else A_{l-1}
   static void column_sums(const double* a, int rows, int cols, double* out);
 
