@@ -63,10 +63,13 @@ std::string version_string() {
   return s.str();
 }
 
+// nnscape's only short flags: -h (help) and -o (output file), the conventions users type.
+bool is_own_short_flag(std::string_view t) { return t == "-h" || t == "-o"; }
+
 bool is_petsc_option(std::string_view t) {
   // "-eps_type", "-log_view", "-Hess_x": a single dash then a letter or '_'. Negative numbers
-  // ("-1e-3") are values, "-h" is our help flag, "--x" is ours.
-  return t.size() >= 2 && t[0] == '-' && t[1] != '-' && t != "-h" &&
+  // ("-1e-3") are values, "--x" is ours.
+  return t.size() >= 2 && t[0] == '-' && t[1] != '-' && !is_own_short_flag(t) &&
          (std::isalpha(static_cast<unsigned char>(t[1])) || t[1] == '_');
 }
 
@@ -84,7 +87,7 @@ std::vector<std::string> strip_petsc_options(int argc, char** argv) {
     }
     if (i + 1 < argc) {
       const std::string_view next = argv[i + 1];
-      if (!is_petsc_option(next) && !next.starts_with("--") && next != "-h") ++i;
+      if (!is_petsc_option(next) && !next.starts_with("--") && !is_own_short_flag(next)) ++i;
     }
   }
   return kept;
@@ -404,6 +407,24 @@ int run_trial_command(TrialArgs a, const CLI::App& cmd) {
   return 0;
 }
 
+struct DataArgs {
+  std::string data;
+  std::uint64_t seed = 0;
+  std::string output;
+};
+
+// Writes a data set (generated or read) as /X, /Y: what `probe` and `file:` data read.
+int run_data_command(const DataArgs& a) {
+  int size = 1;
+  NNSCAPE_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size) == MPI_SUCCESS, "MPI_Comm_size failed");
+  if (size > 1) throw Error("data runs on one rank (got " + std::to_string(size) + " MPI ranks)");
+  const Dataset data = load_dataset(parse_dataset_spec(a.data), a.seed);
+  write_dataset_h5(a.output, data);
+  std::cout << "wrote " << a.output << ": N = " << data.n << ", d = " << data.d
+            << ", m = " << data.m << '\n';
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -493,6 +514,13 @@ int run_cli(int argc, char** argv) {
                     "Write the final θ here (text, one per line: what probe --params reads)");
   trial->add_flag("--compact", ta.compact, "Leave θ, the trajectory and eigenvalues out of the JSON");
 
+  DataArgs da;
+  CLI::App* data_cmd = app.add_subcommand(
+      "data", "Write a data set (teacher, gp, linear, or a copy of a file) as HDF5 /X, /Y");
+  data_cmd->add_option("--data", da.data, "Data set spec, as for trial --data")->required();
+  data_cmd->add_option("--seed", da.seed, "Seed the data are drawn from")->capture_default_str();
+  data_cmd->add_option("-o,--output", da.output, "HDF5 file to write")->required();
+
   const std::vector<std::string> args = strip_petsc_options(argc, argv);
   std::vector<char*> cargs;
   for (const auto& s : args) cargs.push_back(const_cast<char*>(s.c_str()));
@@ -507,12 +535,14 @@ int run_cli(int argc, char** argv) {
       std::cerr << "nnscape: error: " << e.what() << "\n\n"
                 << (probe->parsed()   ? probe->help("nnscape")
                     : trial->parsed() ? trial->help("nnscape")
+                    : data_cmd->parsed() ? data_cmd->help("nnscape")
                                       : app.help());
     }
     return 1;
   }
   if (probe->parsed()) return run_probe(pa);
   if (trial->parsed()) return run_trial_command(ta, *trial);
+  if (data_cmd->parsed()) return run_data_command(da);
   return 1;  // unreachable: require_subcommand(1)
 }
 

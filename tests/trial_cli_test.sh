@@ -76,7 +76,22 @@ else
   fail "YAML trial failed: $(cat err.txt)"
 fi
 
-# 4. Bad input: non-zero exit and a message naming the problem.
+# 4. `nnscape data` writes generated data deterministically (same seed → same bytes of X, Y).
+if "$NNSCAPE" data --data teacher:width=3,d=2,n=50 --seed 5 -o g1.h5 > /dev/null &&
+   "$NNSCAPE" data --data teacher:width=3,d=2,n=50 --seed 5 --output g2.h5 > /dev/null &&
+   "$NNSCAPE" data --data teacher:width=3,d=2,n=50 --seed 6 -o g3.h5 > /dev/null; then
+  "$PY" - <<'PYEOF' && pass "data: shapes, determinism, seed dependence" || fail "data output"
+import h5py, numpy as np
+a, b, c = (h5py.File(f, "r") for f in ("g1.h5", "g2.h5", "g3.h5"))
+assert a["X"].shape == (50, 2) and a["Y"].shape == (50, 1)
+assert np.array_equal(a["X"][()], b["X"][()]) and np.array_equal(a["Y"][()], b["Y"][()])
+assert not np.array_equal(a["X"][()], c["X"][()])
+PYEOF
+else
+  fail "nnscape data failed"
+fi
+
+# 5. Bad input: non-zero exit and a message naming the problem.
 expect_error() {  # expect_error "phrase" args...
   local phrase=$1; shift
   if "$NNSCAPE" "$@" > out.txt 2> err.txt; then
@@ -96,5 +111,6 @@ expect_error "no such file" trial --data file:missing.h5
 printf 'widths: [2]\nlearning_rate: 0.1\n' > bad.yaml
 expect_error "learning_rate" trial --spec bad.yaml
 expect_error "no such file" trial --spec missing.yaml
+expect_error "cannot create" data --data teacher -o /nonexistent_dir/d.h5
 
 finish
