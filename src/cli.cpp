@@ -92,6 +92,8 @@ int run_cli(int argc, char** argv) {
 
   std::vector<cli::Command> commands{cli::add_probe_command(app), cli::add_trial_command(app),
                                      cli::add_data_command(app)};
+  for (cli::Command& c : cli::add_study_commands(app, std::vector<std::string>(argv, argv + argc)))
+    commands.push_back(std::move(c));
 
   const std::vector<std::string> args = strip_petsc_options(argc, argv);
   std::vector<char*> cargs;

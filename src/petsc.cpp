@@ -59,4 +59,11 @@ PetscErrorCode record_petsc_error(MPI_Comm comm, int line, const char* func, con
 PetscError::PetscError(PetscErrorCode code, const char* call, const char* file, int line)
     : LibraryError("PETSc", code, describe(code, call).c_str(), file, line) {}
 
+void set_option_default(const std::string& name, const std::string& value) {
+  const std::string key = "-" + name;
+  PetscBool set = PETSC_FALSE;
+  NNSCAPE_PETSC_CALL(PetscOptionsHasName(nullptr, nullptr, key.c_str(), &set));
+  if (!set) NNSCAPE_PETSC_CALL(PetscOptionsSetValue(nullptr, key.c_str(), value.c_str()));
+}
+
 }  // namespace nnscape

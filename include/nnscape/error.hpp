@@ -11,6 +11,13 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An error every rank of a collective step raises alike (a bad spec, a locked output file):
+// rank 0 reports it and the others exit quietly, so the user reads it once.
+class CollectiveError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A failed call into a C library (PETSc, SLEPc, HDF5, MPI), with its code.
 class LibraryError : public Error {
  public:

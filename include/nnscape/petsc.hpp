@@ -2,6 +2,7 @@
 // Move-only RAII owners for PETSc/SLEPc handles and the checking macro for PETSc calls.
 #include <petscsys.h>
 
+#include <string>
 #include <utility>
 
 #include "nnscape/error.hpp"
@@ -20,6 +21,10 @@ PetscErrorCode record_petsc_error(MPI_Comm comm, int line, const char* func, con
                                   PetscErrorCode code, PetscErrorType type, const char* message,
                                   void* ctx);
 }  // namespace detail
+
+// Sets -name value in PETSc's options database unless it is set already, so the command line
+// wins over defaults a study file gives. name without the leading dash.
+void set_option_default(const std::string& name, const std::string& value);
 
 // Owns one PETSc object; Destroy is the matching XDestroy(&obj) (e.g. VecDestroy).
 template <class T, PetscErrorCode (*Destroy)(T*)>

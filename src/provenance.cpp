@@ -1,0 +1,115 @@
+// Provenance of a run (provenance.hpp).
+#include "nnscape/provenance.hpp"
+
+#include <hdf5.h>
+#include <petscversion.h>
+#include <slepcversion.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+
+#ifndef NNSCAPE_VERSION
+#define NNSCAPE_VERSION "unknown"
+#endif
+#ifndef NNSCAPE_GIT_COMMIT
+#define NNSCAPE_GIT_COMMIT "unknown"
+#endif
+
+namespace nnscape {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+Provenance collect_provenance(MPI_Comm comm, const std::vector<std::string>& command_line) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  // Host names, gathered so every rank writes the same (HDF5 attributes are collective).
+  char mine[256] = {};
+  const std::string h = host_name();
+  h.copy(mine, sizeof mine - 1);
+  std::vector<char> all(static_cast<std::size_t>(size) * sizeof mine);
+  MPI_Allgather(mine, sizeof mine, MPI_CHAR, all.data(), sizeof mine, MPI_CHAR, comm);
+  std::set<std::string> hosts;
+  for (int r = 0; r < size; ++r) hosts.insert(std::string(all.data() + r * sizeof mine));
+  std::string host_list;
+  for (const std::string& x : hosts) host_list += (host_list.empty() ? "" : ",") + x;
+
+  char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int len = 0;
+  MPI_Get_library_version(mpi_version, &len);
+  std::string mpi(mpi_version, static_cast<std::size_t>(len));
+  mpi = mpi.substr(0, mpi.find_first_of("\r\n,"));
+
+  std::string cmd;
+  for (const std::string& a : command_line) cmd += (cmd.empty() ? "" : " ") + a;
+  // The start time is rank 0's, so all ranks agree.
+  std::string start = utc_now();
+  char buf[32] = {};
+  start.copy(buf, sizeof buf - 1);
+  MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, comm);
+
+  std::ostringstream petsc, slepc, hdf5;
+  petsc << PETSC_VERSION_MAJOR << '.' << PETSC_VERSION_MINOR << '.' << PETSC_VERSION_SUBMINOR;
+  slepc << SLEPC_VERSION_MAJOR << '.' << SLEPC_VERSION_MINOR << '.' << SLEPC_VERSION_SUBMINOR;
+  hdf5 << H5_VERS_MAJOR << '.' << H5_VERS_MINOR << '.' << H5_VERS_RELEASE;
+  Provenance p{{"nnscape_version", NNSCAPE_VERSION},
+               {"git_commit", NNSCAPE_GIT_COMMIT},
+               {"petsc_version", petsc.str()},
+               {"slepc_version", slepc.str()},
+               {"hdf5_version", hdf5.str()},
+               {"mpi_version", mpi},
+               {"ranks", std::to_string(size)},
+               {"hosts", host_list},
+               {"command_line", cmd},
+               {"start_time", buf}};
+  for (const char* v : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
+                        "SLURM_ARRAY_TASK_COUNT", "SLURM_JOB_NODELIST", "SLURM_JOB_NAME"}) {
+    // Rank 0's environment decides, so a variable set on one node only cannot split the ranks.
+    const char* value = std::getenv(v);
+    int present = value != nullptr;
+    MPI_Bcast(&present, 1, MPI_INT, 0, comm);
+    if (!present) continue;
+    std::string s = value ? value : "";
+    int n = static_cast<int>(s.size());
+    MPI_Bcast(&n, 1, MPI_INT, 0, comm);
+    s.resize(static_cast<std::size_t>(n));
+    MPI_Bcast(s.data(), n, MPI_CHAR, 0, comm);
+    p.emplace_back(v, s);
+  }
+  {
+    std::string script;
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    const char* path = std::getenv("NNSCAPE_JOB_SCRIPT");
+    if (rank == 0 && path) {
+      std::ifstream in(path);
+      script.assign(std::istreambuf_iterator<char>(in), {});
+      if (script.size() > 32768) script.resize(32768);
+    }
+    int n = static_cast<int>(script.size());
+    MPI_Bcast(&n, 1, MPI_INT, 0, comm);
+    script.resize(static_cast<std::size_t>(n));
+    MPI_Bcast(script.data(), n, MPI_CHAR, 0, comm);
+    if (n > 0) p.emplace_back("job_script", script);
+  }
+  return p;
+}
+
+}  // namespace nnscape
