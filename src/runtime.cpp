@@ -28,11 +28,42 @@ void limit_blas_threads() noexcept {
   }
 }
 
+// The scheduler's service thread on rank 0 calls MPI while the main thread computes (and may
+// itself call MPI, e.g. HDF5 over MPI-IO), so MPI must be initialized with MPI_THREAD_MULTIPLE.
+// PETSc would call plain MPI_Init, so we initialize MPI first; PETSc then leaves MPI alone and we
+// finalize it ourselves after SlepcFinalize. Debian's Open MPI 4.1 provides MULTIPLE; if an MPI
+// provides less, the scheduler falls back to answering from rank 0's main thread (see
+// src/scheduler.cpp). Returns whether we initialized MPI (and so must finalize it).
+bool init_mpi_threaded(int* argc, char*** argv) {
+  int initialized = 0;
+  NNSCAPE_CHECK(MPI_Initialized(&initialized) == MPI_SUCCESS, "MPI_Initialized failed");
+  if (initialized) return false;
+  int provided = MPI_THREAD_SINGLE;
+  NNSCAPE_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) == MPI_SUCCESS,
+                "MPI_Init_thread failed");
+  return true;
+}
+
+// Whether this process's Runtime called MPI_Init_thread (there is one Runtime per process; the
+// flag lives here rather than in the class so runtime.hpp stays unchanged).
+bool owns_mpi = false;
+
+void finalize_mpi() noexcept {
+  int finalized = 0;
+  if (owns_mpi && MPI_Finalized(&finalized) == MPI_SUCCESS && !finalized) (void)MPI_Finalize();
+}
+
 }  // namespace
 
 Runtime::Runtime(int* argc, char*** argv) {
   limit_blas_threads();
-  NNSCAPE_PETSC_CALL(SlepcInitialize(argc, argv, nullptr, nullptr));
+  owns_mpi = init_mpi_threaded(argc, argv);
+  try {
+    NNSCAPE_PETSC_CALL(SlepcInitialize(argc, argv, nullptr, nullptr));
+  } catch (...) {
+    finalize_mpi();
+    throw;
+  }
   try {
     // With the default (traceback) handler PETSc prints to stderr and some paths abort the
     // whole MPI job. The returning handler only hands the code back, so NNSCAPE_PETSC_CALL
@@ -45,10 +76,14 @@ Runtime::Runtime(int* argc, char*** argv) {
   } catch (...) {
     // The destructor does not run for a half-built object; finalize here so MPI shuts down.
     (void)SlepcFinalize();
+    finalize_mpi();
     throw;
   }
 }
 
-Runtime::~Runtime() noexcept { (void)SlepcFinalize(); }
+Runtime::~Runtime() noexcept {
+  (void)SlepcFinalize();
+  finalize_mpi();
+}
 
 }  // namespace nnscape

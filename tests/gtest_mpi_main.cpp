@@ -1,5 +1,7 @@
 // GoogleTest main for MPI: initializes SLEPc/PETSc/MPI once, prints from rank 0 only and makes
-// the exit code the same on every rank (a failure on any rank fails the test).
+// the exit code the same on every rank (a failure on any rank fails the test). Runtime initializes
+// MPI with MPI_THREAD_MULTIPLE, as in the nnscape binary, so the scheduler's service thread runs
+// in the tests exactly as in production.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
