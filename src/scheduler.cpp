@@ -81,7 +81,27 @@ using Clock = std::chrono::steady_clock;
 // kMinSleep, doubling up to kMaxSleep. Linux rounds short sleeps up by the 50 µs timer slack.
 constexpr auto kSpinWindow = std::chrono::microseconds(50);
 constexpr auto kMinSleep = std::chrono::microseconds(50);
-constexpr auto kMaxSleep = std::chrono::microseconds(500);
+constexpr auto kMaxSleep = std::chrono::microseconds(1000);
+
+// Waits for requests to complete, spinning only for kWaitSpin. Open MPI's blocking calls spin
+// for as long as they wait; a rank parked in MPI_Recv or MPI_Bcast would keep a core busy that
+// ranks still computing (or rank 0's service thread) may need when ranks outnumber cores. The
+// spin covers the service thread's longest sleep, so an answer that comes in time costs no
+// extra latency; after that the waiter sleeps with the same backoff as the service thread.
+constexpr auto kWaitSpin = std::chrono::microseconds(2000);
+
+void wait_with_backoff(int n, MPI_Request* requests) {
+  const auto begin = Clock::now();
+  auto sleep = std::chrono::microseconds(0);
+  for (;;) {
+    int flag = 0;
+    NNSCAPE_SCHED_MPI(MPI_Testall(n, requests, &flag, MPI_STATUSES_IGNORE));
+    if (flag) return;
+    if (Clock::now() - begin < kWaitSpin) continue;
+    sleep = sleep.count() == 0 ? kMinSleep : std::min(2 * sleep, kMaxSleep);
+    std::this_thread::sleep_for(sleep);
+  }
+}
 
 bool thread_disabled_by_environment() {
   const char* v = std::getenv("NNSCAPE_SCHEDULER_THREAD");
@@ -304,8 +324,10 @@ std::int64_t Scheduler::next(bool previous_failed) {
     if (!s.threaded) s.maybe_progress();
   } else {
     std::int64_t request[2] = {kNext, flags};
-    NNSCAPE_SCHED_MPI(MPI_Sendrecv(request, 2, MPI_INT64_T, 0, kTagRequest, &item, 1,
-                                   MPI_INT64_T, 0, kTagReply, s.comm, MPI_STATUS_IGNORE));
+    MPI_Request requests[2];
+    NNSCAPE_SCHED_MPI(MPI_Irecv(&item, 1, MPI_INT64_T, 0, kTagReply, s.comm, &requests[0]));
+    NNSCAPE_SCHED_MPI(MPI_Isend(request, 2, MPI_INT64_T, 0, kTagRequest, s.comm, &requests[1]));
+    wait_with_backoff(2, requests);
   }
   s.has_previous = item >= 0;
   s.exhausted = item < 0;
@@ -342,8 +364,12 @@ SchedulerProgress Scheduler::finish() {
     std::int64_t request[2] = {kFinish, flags};
     NNSCAPE_SCHED_MPI(MPI_Send(request, 2, MPI_INT64_T, 0, kTagRequest, s.comm));
   }
-  // SchedulerProgress is trivially copyable and every rank runs the same binary.
-  NNSCAPE_SCHED_MPI(MPI_Bcast(&s.totals, sizeof s.totals, MPI_BYTE, 0, s.comm));
+  // SchedulerProgress is trivially copyable and every rank runs the same binary. Ranks that ran
+  // out of items wait here while rank 0 finishes its last one: without spinning, so they leave
+  // the cores to ranks still computing on an oversubscribed node.
+  MPI_Request bcast;
+  NNSCAPE_SCHED_MPI(MPI_Ibcast(&s.totals, sizeof s.totals, MPI_BYTE, 0, s.comm, &bcast));
+  wait_with_backoff(1, &bcast);
   s.finished = true;
   s.exhausted = true;
   if (s.rank == 0) s.call_progress(s.totals);
