@@ -20,11 +20,14 @@
 // busy-poll: a thread parked in MPI_Recv burns a whole core. On a node with one rank per core
 // that core belongs to rank 0's main thread, so a spinning service thread would halve rank 0's
 // trial throughput. The thread therefore polls with MPI_Improbe: after a request it keeps
-// probing without sleeping for a short window (back-to-back requests cost one round trip), then
-// sleeps for 50 µs, 100 µs, ... up to kMaxSleep = 500 µs between probes. Idle, that is ~2000
-// cheap wake-ups per second (≈1 % of one core measured, see tests/bench/run_scheduler_bench.sh)
-// and at most ~0.5 ms of extra latency on the first request after a quiet spell, which is
-// nothing next to a trial.
+// probing without sleeping for kSpinWindow = 50 µs (back-to-back requests cost one round trip),
+// then sleeps 50 µs, 100 µs, ... up to kMaxSleep = 1 ms between probes. Idle, that is about one
+// wake-up per millisecond: 2.7-3.1 % of one core measured on the 2-core development VM, nearly
+// all of it the cost of the timer wake-up itself (a bare sleep loop costs 2.8 % there), and at
+// most ~1 ms of extra latency on the first request after a quiet spell, nothing next to a trial.
+// A rank waiting for its answer (and every rank > 0 in finish()) spins for at most 2 ms and then
+// sleeps the same way, so it does not take the core that the service thread needs to answer.
+// Numbers: tests/bench/run_scheduler_bench.sh.
 //
 // Protocol (tag kTagRequest to rank 0, kTagReply back; messages are two int64 {kind, flags}):
 //   kNext   -> reply: the next item, or -1 (none left or stopping). flags report this rank's
@@ -42,7 +45,8 @@
 //
 // Progress: rank 0 calls options.on_progress at most every progress_interval seconds, from the
 // service thread while it runs (from the main thread inside next() without one), and once at the
-// end from the main thread inside finish(). Never two calls at once.
+// end from the main thread inside finish(). Never two calls at once. Keep it quick: while it runs
+// the service thread answers nobody.
 #include "nnscape/scheduler.hpp"
 
 #include <mpi.h>
