@@ -485,6 +485,13 @@ Dataset generate_dataset(const DatasetSpec& spec, std::uint64_t seed) {
   return data;
 }
 
+DatasetShape generated_dataset_shape(const DatasetSpec& spec) {
+  const Resolved r = resolve(spec);
+  if (r.kind == "file")
+    throw Error("data set '" + spec.text + "' is read from a file (dataset_shape reads its header)");
+  return {r.n, r.d, r.m};
+}
+
 std::vector<double> linear_target_matrix(const DatasetSpec& spec, std::uint64_t seed) {
   const Resolved r = resolve(spec);
   if (r.kind != "linear")

@@ -67,7 +67,9 @@ H5File open_for_reading(const std::string& path) {
   return file;
 }
 
-Array read_numeric(hid_t file, const std::string& path, const std::string& name) {
+// values = false reads the shape only (the header), for dataset_shape.
+Array read_numeric(hid_t file, const std::string& path, const std::string& name,
+                   bool values = true) {
   // H5Lexists fails (negative) rather than returning 0 when an intermediate group is missing;
   // both mean "not there" to the user.
   if (name.empty() || H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0)
@@ -86,6 +88,7 @@ Array read_numeric(hid_t file, const std::string& path, const std::string& name)
   Array a;
   a.dims.resize(static_cast<std::size_t>(rank));
   if (rank > 0) NNSCAPE_H5_CALL(H5Sget_simple_extent_dims(space.get(), a.dims.data(), nullptr));
+  if (!values) return a;
   hsize_t count = 1;
   for (hsize_t dim : a.dims) count *= dim;
   a.values.resize(static_cast<std::size_t>(count));
@@ -128,14 +131,8 @@ std::string_view trim(std::string_view s) {
   return s.substr(first, last - first + 1);
 }
 
-}  // namespace
-
-Dataset read_dataset_h5(const std::string& path) {
-  H5ErrorSilencer quiet;
-  H5File file = open_for_reading(path);
-  Array x = read_numeric(file.get(), path, "/X");
-  Array y = read_numeric(file.get(), path, "/Y");
-
+// The layout rules of read_dataset_h5 that need only the shapes.
+void check_xy_dims(const Array& x, const Array& y, const std::string& path) {
   if (x.dims.size() != 2)
     throw Error("/X in " + quoted(path) + " has shape " + shape_string(x.dims) +
                 "; expected 2-D (samples x inputs)");
@@ -145,6 +142,16 @@ Dataset read_dataset_h5(const std::string& path) {
   if (x.dims[0] != y.dims[0])
     throw Error("row counts differ in " + quoted(path) + ": /X has " + std::to_string(x.dims[0]) +
                 " rows, /Y has " + std::to_string(y.dims[0]));
+}
+
+}  // namespace
+
+Dataset read_dataset_h5(const std::string& path) {
+  H5ErrorSilencer quiet;
+  H5File file = open_for_reading(path);
+  Array x = read_numeric(file.get(), path, "/X");
+  Array y = read_numeric(file.get(), path, "/Y");
+  check_xy_dims(x, y, path);
 
   Dataset data;
   data.n = to_int(x.dims[0], "the number of samples", path);
@@ -217,6 +224,29 @@ Dataset load_dataset(const DatasetSpec& spec, std::uint64_t seed) {
   if (path == spec.settings.end() || path->second.empty())
     throw Error("data set '" + spec.text + "': file needs a path (file:data.h5)");
   return read_dataset_h5(path->second);
+}
+
+DatasetShape dataset_shape(const DatasetSpec& spec) {
+  if (spec.kind != "file") return generated_dataset_shape(spec);
+  const auto path = spec.settings.find("path");
+  if (path == spec.settings.end() || path->second.empty())
+    throw Error("data set '" + spec.text + "': file needs a path (file:data.h5)");
+  // Only the dataspaces: a study checks every file before any work, and a large data file
+  // must not be read once per check.
+  H5ErrorSilencer quiet;
+  H5File file = open_for_reading(path->second);
+  const Array x = read_numeric(file.get(), path->second, "/X", false);
+  const Array y = read_numeric(file.get(), path->second, "/Y", false);
+  check_xy_dims(x, y, path->second);
+  DatasetShape shape;
+  shape.n = to_int(x.dims[0], "the number of samples", path->second);
+  shape.d = to_int(x.dims[1], "the input dimension", path->second);
+  shape.m = y.dims.size() == 2 ? to_int(y.dims[1], "the output dimension", path->second) : 1;
+  if (shape.n < 1 || shape.d < 1 || shape.m < 1)
+    throw Error("data file '" + path->second + "' has an empty /X or /Y (shape " +
+                std::to_string(shape.n) + " x " + std::to_string(shape.d) + ", m = " +
+                std::to_string(shape.m) + ")");
+  return shape;
 }
 
 }  // namespace nnscape

@@ -1,5 +1,6 @@
 #pragma once
 // A regression data set: inputs X (n × d) and targets Y (n × m), both row-major float64.
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -54,6 +55,20 @@ std::vector<double> linear_target_matrix(const DatasetSpec& spec, std::uint64_t 
 
 // Any kind: generated, or read from the file for "file". Not collective.
 Dataset load_dataset(const DatasetSpec& spec, std::uint64_t seed);
+
+// The shape a data set will have, without drawing or reading its values: what a study checks
+// (patterns against d and m) and plans (N·m against P, memory) before any work.
+struct DatasetShape {
+  std::ptrdiff_t n = 0;  // samples
+  int d = 0;             // input dimension
+  int m = 0;             // output dimension
+};
+// Generated kinds only, from their settings and defaults (linear: m defaults to d, an explicit
+// matrix sets both). Pure; throws nnscape::Error like parse_dataset_spec (also for "file").
+DatasetShape generated_dataset_shape(const DatasetSpec& spec);
+// Any kind: "file" reads only the shapes of /X and /Y from the HDF5 header (no values), with
+// the checks of read_dataset_h5 on ranks and row counts. Not collective.
+DatasetShape dataset_shape(const DatasetSpec& spec);
 
 // Reads /X (n × d) and /Y (n × m, or n for m = 1) from an HDF5 file. Not collective.
 // Integer and float32 arrays are converted to float64; any other type, a missing array, a wrong
