@@ -94,6 +94,7 @@ int run_cli(int argc, char** argv) {
                                      cli::add_data_command(app)};
   for (cli::Command& c : cli::add_study_commands(app, std::vector<std::string>(argv, argv + argc)))
     commands.push_back(std::move(c));
+  commands.push_back(cli::add_plan_command(app));
 
   const std::vector<std::string> args = strip_petsc_options(argc, argv);
   std::vector<char*> cargs;

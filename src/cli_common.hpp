@@ -19,6 +19,7 @@ struct Command {
 Command add_probe_command(CLI::App& app);
 Command add_trial_command(CLI::App& app);
 Command add_data_command(CLI::App& app);
+Command add_plan_command(CLI::App& app);
 // run, status, merge; argv is kept for the results file's provenance.
 std::vector<Command> add_study_commands(CLI::App& app, const std::vector<std::string>& argv);
 
