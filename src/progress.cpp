@@ -31,8 +31,9 @@ ProgressReporter::ProgressReporter(std::int64_t file_rows, std::int64_t already_
       done0_(already_done),
       failed0_(already_failed) {}
 
-void ProgressReporter::report(const SchedulerProgress& p, bool final) {
+void ProgressReporter::report(const SchedulerProgress& p) {
   std::lock_guard<std::mutex> lock(mutex_);
+  const bool final = p.done >= p.total;
   const std::int64_t complete = done0_ + failed0_ + p.done;
   const double rate = p.elapsed_seconds > 0 ? static_cast<double>(p.done) / p.elapsed_seconds : 0;
   const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : NAN;
@@ -48,11 +49,16 @@ void ProgressReporter::report(const SchedulerProgress& p, bool final) {
     const int filled = static_cast<int>(frac * kWidth);
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.resize(kWidth, '.');
-    std::fprintf(stderr, "\r\033[K[%s] %s%s", bar.c_str(), line, final ? "\n" : "");
+    std::fprintf(stderr, "\r\033[K[%s] %s", bar.c_str(), line);
   } else {
     std::fprintf(stderr, "nnscape: %s\n", line);
   }
   std::fflush(stderr);
+}
+
+void ProgressReporter::close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (tty_) std::fputc('\n', stderr);
 }
 
 }  // namespace nnscape

@@ -235,7 +235,7 @@ RunSummary run_study(const RunOptions& opt) {
     previous_failed = rec.status == "error";
   }
   const SchedulerProgress totals = scheduler.finish();
-  if (progress) progress->report(totals, /*final=*/true);
+  if (progress) progress->close();
 
   // 7. How it ended: the state read at open, or what some rank wrote in this run.
   MPI_Allreduce(MPI_IN_PLACE, wrote.data(), static_cast<int>(wrote.size()), MPI_INT8_T, MPI_MAX,

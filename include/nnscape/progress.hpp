@@ -13,7 +13,9 @@ class ProgressReporter {
   // already_done / already_failed: trials complete in the file before this run started.
   ProgressReporter(std::int64_t file_rows, std::int64_t already_done, std::int64_t already_failed);
   // Thread-safe (the scheduler calls it from its service thread).
-  void report(const SchedulerProgress& p, bool final = false);
+  void report(const SchedulerProgress& p);
+  // Ends the live line on a terminal.
+  void close();
 
  private:
   std::mutex mutex_;
