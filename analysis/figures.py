@@ -16,7 +16,7 @@ The science (shared/papers.md):
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 try:
     import matplotlib
@@ -93,6 +93,8 @@ def _redundancy(df: pd.DataFrame) -> pd.Series:
     out = pd.Series("unknown", index=df.index, dtype=object)
     out[r.fillna(False).astype(bool)] = "redundant"
     out[(~r.fillna(True).astype(bool))] = "efficient"
+    if "redundancy_applicable" in df:  # deeper networks: no analysis, whatever `redundant` says
+        out[~df["redundancy_applicable"].fillna(False).astype(bool)] = "unknown"
     return out
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable, Sequence, Union
+from typing import Sequence, Union
 
 try:
     import h5py
@@ -80,8 +80,16 @@ def _open(path: PathLike) -> "h5py.File":
             "`nnscape run ... -o results.h5`")
     try:
         try:
+            # Without locking: a run that is writing the file must not block (or be blocked by)
+            # the reader, and file systems without flock refuse locks altogether.
             f = h5py.File(p, "r", locking=False)
         except TypeError:  # h5py built against an HDF5 without the locking switch
+            f = h5py.File(p, "r")
+        except OSError as exc:
+            # HDF5 refuses a second open of a file this process holds open with other locking
+            # flags (e.g. the caller's own h5py.File(p)): then open it as the caller did.
+            if "locking" not in str(exc):
+                raise
             f = h5py.File(p, "r")
     except OSError as exc:
         raise ResultsFileError(
