@@ -23,7 +23,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
 mpiexec=${NNSCAPE_MPIEXEC:-mpiexec}
 
-echo "# $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(nproc --all) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for transport in default tcp; do
   mca=()
   [[ $transport == tcp ]] && mca=(--mca btl self,tcp --mca osc pt2pt --mca pml ob1)

@@ -156,6 +156,18 @@ double idle_cpu(double seconds, bool with_scheduler, int rank) {
   return rank == 0 ? used : 0.0;
 }
 
+// A barrier that sleeps while it waits: Open MPI's MPI_Barrier busy-polls, and ranks spinning in
+// it would take CPU from rank 0's timed loop on a machine with few cores.
+void sleepy_barrier() {
+  MPI_Request request;
+  MPI_Ibarrier(MPI_COMM_WORLD, &request);
+  for (int flag = 0;;) {
+    MPI_Test(&request, &flag, MPI_STATUS_IGNORE);
+    if (flag) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 // Wall time of rank 0's fixed loop, others sleeping, with or without an idle scheduler.
 double compute_seconds(std::int64_t n, bool with_scheduler, int rank) {
   MPI_Barrier(MPI_COMM_WORLD);
@@ -169,6 +181,7 @@ double compute_seconds(std::int64_t n, bool with_scheduler, int rank) {
       (void)sink;
       t = now() - t0;
     }
+    sleepy_barrier();
     if (scheduler) {
       (void)scheduler->next();
       (void)scheduler->finish();
