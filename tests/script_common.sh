@@ -18,6 +18,8 @@ passed=0
 failed=0
 pass() { echo "PASS: $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $1"; failed=$((failed + 1)); }
+# Skips the whole test where its environment cannot be provided: says why and exits 0.
+skip() { echo "SKIP: $test_name: $1"; exit 0; }
 # Prints the summary line and sets the exit status.
 finish() {
   echo "$test_name: $passed passed, $failed failed"
