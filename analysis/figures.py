@@ -579,8 +579,8 @@ def fig_pattern_divergence(df: pd.DataFrame) -> plt.Figure:
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylim(0, 1.25)
     ax.set_ylabel("fraction of trials diverged")
-    ax.set_title("Not closed (and no weight decay) → no optimum → ‖θ‖ → ∞; label: "
-                 "diverged/trials and the checker's verdict", fontsize=8)
+    ax.set_title("Not closed and no weight decay → no optimum → ‖θ‖ → ∞\n"
+                 "(labels: diverged/trials, the checker's verdict)", fontsize=8)
     fig.tight_layout()
     return fig
 
