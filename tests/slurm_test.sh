@@ -256,7 +256,10 @@ cp -r "$src/jobs" "$work/jobs_broken"
 echo 'if then fi' >> "$work/jobs_broken/shard.sbatch"
 expect_refused "does not parse" "$work/jobs_broken/submit" "$study" --out "$work/err"
 expect_refused "shards must be" "$src/jobs/submit" "$study" --shards 0 --out "$work/err"
-[ "$(squeue -h | wc -l)" = "$queued_before" ] && pass "no job queued by the refused submissions" ||
+"$src/jobs/submit" "$study" --shards 2 --out "$work/dry" --dry-run > dry.txt 2>&1 &&
+  grep -q 'would submit' dry.txt && pass "submit --dry-run checks and prints the sbatch commands" ||
+  fail "submit --dry-run: $(cat dry.txt)"
+[ "$(squeue -h | wc -l)" = "$queued_before" ] && pass "no job queued by the refused and dry-run submissions" ||
   fail "refused submissions queued jobs: $(squeue)"
 
 # 4. Array + merge chain: 3 shards of 2 ranks each (srun --mpi=pmix here), then the merge job.
@@ -276,6 +279,10 @@ if [ -n "${merge_a:-}" ]; then
     fail "array + merge not done after 240 s: $(squeue)"; show_logs "$work"/a/logs/*.out
   fi
   check_complete "$work/a/all.h5" "array + merge" SLURM_ARRAY_JOB_ID "$array_a"
+  if [ -f "$src/analysis/report.py" ]; then
+    [ -s "$work/a/report/index.html" ] && pass "merge job wrote the report (report/index.html)" ||
+      fail "merge job wrote no report: $(tail -n 5 "$work"/a/logs/merge-*.out)"
+  fi
   launcher=$(sed -n 's/^shard\.sbatch: job .* on [^:]*: \(.*\) \/.*nnscape run .*/\1/p' "$work"/a/logs/shard-0-*.out)
   [ -n "$launcher" ] && pass "launcher in the array: $launcher" || fail "shard log lacks the launch line"
 fi
