@@ -24,8 +24,9 @@ struct SchedulerProgress {
 };
 
 struct SchedulerOptions {
-  // Called on rank 0 (from the service thread) at most every progress_interval seconds and
-  // once at the end; must be thread-safe with respect to the caller's own output.
+  // Called on rank 0 at most every progress_interval seconds (from the service thread) and
+  // once at the end (from finish(), on the main thread); never two calls at once. Must be
+  // thread-safe with respect to the caller's own output.
   std::function<void(const SchedulerProgress&)> on_progress;
   double progress_interval = 10.0;
 };
