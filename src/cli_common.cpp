@@ -3,10 +3,7 @@
 
 #include <mpi.h>
 
-#include <filesystem>
-#include <fstream>
 #include <sstream>
-#include <system_error>
 
 #include "nnscape/error.hpp"
 
@@ -42,39 +39,6 @@ std::vector<int> parse_widths(const std::string& text) {
     throw Error("--widths: give at least one hidden width, e.g. --widths 16,16 (input and output "
                 "dimensions come from the data)");
   return widths;
-}
-
-Mask read_mask_text(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw Error("cannot read mask file '" + path + "': no such file");
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read mask file '" + path + "'");
-  Mask mask;
-  std::string line;
-  for (int lineno = 1; std::getline(in, line); ++lineno) {
-    std::istringstream tokens(line);
-    std::string tok;
-    int cols = 0;
-    bool first = true;
-    while (tokens >> tok) {
-      if (first && tok.front() == '#') break;
-      first = false;
-      if (tok != "0" && tok != "1")
-        throw Error("mask file '" + path + "' line " + std::to_string(lineno) + ": entry '" + tok +
-                    "' is not 0 or 1");
-      mask.bits.push_back(tok == "1" ? 1 : 0);
-      ++cols;
-    }
-    if (cols == 0) continue;
-    if (mask.rows > 0 && cols != mask.cols)
-      throw Error("mask file '" + path + "' line " + std::to_string(lineno) + " has " +
-                  std::to_string(cols) + " entries, earlier rows have " + std::to_string(mask.cols));
-    mask.cols = cols;
-    ++mask.rows;
-  }
-  if (mask.rows == 0) throw Error("mask file '" + path + "' has no rows");
-  return mask;
 }
 
 int world_rank() {

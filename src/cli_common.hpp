@@ -19,6 +19,7 @@ struct Command {
 Command add_probe_command(CLI::App& app);
 Command add_trial_command(CLI::App& app);
 Command add_data_command(CLI::App& app);
+Command add_pattern_command(CLI::App& app);
 Command add_plan_command(CLI::App& app);
 // run, status, merge; argv is kept for the results file's provenance.
 std::vector<Command> add_study_commands(CLI::App& app, const std::vector<std::string>& argv);
@@ -27,8 +28,6 @@ std::vector<Command> add_study_commands(CLI::App& app, const std::vector<std::st
 std::string format_widths(const std::vector<int>& widths);
 // "16,16" → {16, 16}; throws nnscape::Error naming the bad item.
 std::vector<int> parse_widths(const std::string& text);
-// A 0/1 support matrix, one row per line, entries separated by spaces.
-Mask read_mask_text(const std::string& path);
 // Thrown on ranks that fail without a word because rank 0 reports the reason; run_cli → exit 1.
 struct QuietFailure {};
 

@@ -18,6 +18,7 @@
 #include "nnscape/h5.hpp"
 #include "nnscape/loss.hpp"
 #include "nnscape/network.hpp"
+#include "nnscape/pattern.hpp"
 #include "nnscape/record.hpp"
 #include "nnscape/spectrum.hpp"
 

@@ -14,6 +14,7 @@
 #include "nnscape/activation.hpp"
 #include "nnscape/dataset.hpp"
 #include "nnscape/error.hpp"
+#include "nnscape/pattern.hpp"
 #include "nnscape/record.hpp"
 #include "nnscape/trial.hpp"
 
@@ -116,8 +117,20 @@ int run_trial_command(TrialArgs a, const CLI::App& cmd) {
   spec.data = parse_dataset_spec(a.data);
   spec.init = parse_init(a.init);
   spec.init_text = a.init;
-  spec.pattern = a.masks.empty() ? a.pattern : (a.pattern == "dense" ? "file" : a.pattern);
-  for (const std::string& m : a.masks) spec.masks.push_back(read_mask_text(m));
+  // A pattern text becomes masks in run_trial, once d and m are known; --masks files are read
+  // here and recorded as the equivalent pattern text. Either way a bad pattern stops us now.
+  if (a.masks.empty()) {
+    spec.pattern = parse_pattern(a.pattern).text;
+  } else {
+    if (a.pattern != "dense")
+      throw Error("--pattern and --masks both describe the masks; give one (--pattern file:" +
+                  a.masks.front() + ",... is the same as --masks)");
+    spec.pattern = "file:";
+    for (std::size_t l = 0; l < a.masks.size(); ++l) {
+      spec.pattern += (l ? "," : "") + a.masks[l];
+      spec.masks.push_back(read_mask_text(a.masks[l]));
+    }
+  }
   spec.optimizer.tao_type = a.optimizer;
   spec.optimizer.name = a.optimizer_name.empty() ? a.optimizer : a.optimizer_name;
   NNSCAPE_CHECK(a.trajectory_length >= 2, "--trajectory-length must be >= 2");
@@ -195,7 +208,10 @@ Command add_trial_command(CLI::App& app) {
   trial->add_option("--masks", a->masks,
                     "Comma-separated 0/1 text matrices, one per weight matrix (rows = outputs)")
       ->delimiter(',');
-  trial->add_option("--pattern", a->pattern, "Label of the sparsity pattern, for the record")
+  trial->add_option("--pattern", a->pattern,
+                    "Sparsity pattern: dense | lower | upper | LU | UL | random:density=0.5,seed=3 "
+                    "| block_diagonal:blocks=2 | banded:width=1 | butterfly | file:w1.txt,w2.txt "
+                    "| file:masks.h5")
       ->capture_default_str();
   trial->add_option("--dense-limit", a->dense_limit,
                     "Largest P for dense Hessians (Newton and spectra); matrix-free above")

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -215,6 +216,7 @@ struct Run {
   // unchanged values, once after the retry), so an iteration is committed only when the next
   // one starts, with its last values.
   nnscape::TrajectoryPoint pending{-1, 0.0, 0.0, 0.0};
+  const std::function<double(std::span<const double>)>* point_metric = nullptr;
 
   void commit() {
     if (pending.iteration < 0) return;
@@ -341,6 +343,16 @@ PetscErrorCode convergence_test(Tao tao, void* ctx) noexcept {
     if (status != 0) return status;
   }
   run.pending = {static_cast<int>(its), f, gnorm, xnorm};
+  if (run.point_metric && *run.point_metric) {
+    const PetscScalar* xa = nullptr;
+    PetscCall(VecGetArrayRead(x, &xa));
+    const PetscErrorCode status = guarded(run, [&] {
+      run.pending.true_loss =
+          (*run.point_metric)(std::span<const double>(xa, static_cast<std::size_t>(run.n)));
+    });
+    PetscCall(VecRestoreArrayRead(x, &xa));
+    if (status != 0) return status;
+  }
   // Stop on divergence unless TAO has just converged (a minimum far out is still a minimum).
   if (xnorm > run.divergence_limit && reason <= 0) {
     run.diverged = true;
@@ -488,6 +500,7 @@ OptimizeResult optimize(LossModel& model, std::span<const double> theta0,
   run.n = static_cast<PetscInt>(model.num_params());
   run.divergence_limit = opts.divergence_factor * std::max(1.0, result.initial_param_norm);
   run.trajectory = Trajectory(opts.trajectory_length);
+  run.point_metric = &opts.point_metric;
 
   // 1. Create, name, type. The prefix goes first: a Newton type builds its KSP with the Tao's
   //    prefix when it is created (-opt_<name>_tao_nls_ksp_type, ...).
@@ -604,9 +617,9 @@ OptimizeResult optimize(LossModel& model, std::span<const double> theta0,
   } else {
     run.commit();
   }
-  result.trajectory = std::move(run.trajectory)
-                          .finish({result.iterations, result.loss, result.grad_norm,
-                                   result.param_norm});
+  TrajectoryPoint last{result.iterations, result.loss, result.grad_norm, result.param_norm};
+  if (opts.point_metric && all_finite(result.theta)) last.true_loss = opts.point_metric(result.theta);
+  result.trajectory = std::move(run.trajectory).finish(last);
   if (detail::unbounded_descent(result.trajectory, result.initial_param_norm, opts.growth_factor,
                                 opts.growth_slope, &result.norm_growth_rate) &&
       !result.nonfinite) {

@@ -71,8 +71,9 @@ Json optimization_json(const OptimizeResult& o, bool compact) {
   if (!compact) {
     Json t = Json::array();
     for (const TrajectoryPoint& p : o.trajectory)
-      t.push_back({p.iteration, p.loss, p.grad_norm, p.param_norm});
-    j["trajectory_columns"] = {"iteration", "loss", "grad_norm", "param_norm"};
+      t.push_back({p.iteration, p.loss, p.grad_norm, p.param_norm, p.true_loss});
+    // true_loss: ‖W_L···W_1 − A‖_F/‖A‖_F for linear data, null (NaN) otherwise.
+    j["trajectory_columns"] = {"iteration", "loss", "grad_norm", "param_norm", "true_loss"};
     j["trajectory"] = t;
   }
   return j;

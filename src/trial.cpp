@@ -8,6 +8,7 @@
 
 #include "nnscape/error.hpp"
 #include "nnscape/loss.hpp"
+#include "nnscape/pattern.hpp"
 #include "nnscape/random.hpp"
 
 namespace nnscape {
@@ -94,7 +95,10 @@ TrialRecord run_trial(const TrialSpec& spec) {
   arch.widths.insert(arch.widths.end(), spec.hidden.begin(), spec.hidden.end());
   arch.widths.push_back(data.m);
   arch.activation = spec.activation;
-  arch.masks = spec.masks;
+  // A pattern text without masks (`nnscape trial --pattern LU`) is built here, where d and m
+  // are known from the data.
+  arch.masks = spec.masks.empty() ? build_masks(parse_pattern(spec.pattern), arch.widths)
+                                  : spec.masks;
   const Network net(arch);
   rec.architecture = architecture_string(arch.widths);
   rec.num_params = static_cast<int>(net.num_params());
@@ -105,7 +109,14 @@ TrialRecord run_trial(const TrialSpec& spec) {
   const std::vector<double> theta0 = initialize(net, spec.init, rec.init_seed);
   rec.seconds.init = clock.lap();
 
-  rec.optimization = optimize(model, theta0, spec.optimizer);
+  OptimizeOptions optimizer = spec.optimizer;
+  if (spec.data.kind == "linear") {
+    // The "true loss" along the run (Le et al.): it falls to 0 while ‖θ‖ diverges when L_I is
+    // not closed, which the data loss alone cannot tell from a slow fit.
+    optimizer.point_metric = [&net, a = linear_target_matrix(spec.data, rec.data_seed)](
+                                 std::span<const double> theta) { return product_error(net, theta, a); };
+  }
+  rec.optimization = optimize(model, theta0, optimizer);
   const OptimizeResult& opt = rec.optimization;
   rec.seconds.train = clock.lap();
   rec.error = opt.error;

@@ -5,6 +5,8 @@
 // P ≤ dense_limit, a MATSHELL of the exact Hessian-vector product above (its KSP then uses
 // PCLMVM unless the options database names a PC; ntl always uses PCLMVM, see optimize.cpp).
 #include <cstddef>
+#include <functional>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,6 +40,9 @@ struct OptimizeOptions {
   // every recorded point is diverged even if ‖∇L‖ met gatol (see detail::unbounded_descent).
   double growth_factor = 10.0;
   double growth_slope = 0.25;
+  // Evaluated at θ of every iteration the trajectory may keep and at the end point, giving
+  // TrajectoryPoint::true_loss (a linear trial's ‖W_L···W_1 − A‖_F/‖A‖_F). Empty: NaN.
+  std::function<double(std::span<const double>)> point_metric;
 };
 
 struct TrajectoryPoint {
@@ -45,6 +50,7 @@ struct TrajectoryPoint {
   double loss = 0.0;
   double grad_norm = 0.0;
   double param_norm = 0.0;
+  double true_loss = std::numeric_limits<double>::quiet_NaN();  // OptimizeOptions::point_metric
 };
 
 struct OptimizeResult {
