@@ -95,6 +95,7 @@ int run_cli(int argc, char** argv) {
   for (cli::Command& c : cli::add_study_commands(app, std::vector<std::string>(argv, argv + argc)))
     commands.push_back(std::move(c));
   commands.push_back(cli::add_plan_command(app));
+  commands.push_back(cli::add_pattern_command(app));
 
   const std::vector<std::string> args = strip_petsc_options(argc, argv);
   std::vector<char*> cargs;
