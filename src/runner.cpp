@@ -14,15 +14,18 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <system_error>
 
+#include "nnscape/closedness.hpp"
 #include "nnscape/error.hpp"
 #include "nnscape/grid.hpp"
 #include "nnscape/petsc.hpp"
@@ -112,6 +115,66 @@ TrialRecord run_one(const Grid& grid, std::int64_t trial_id) {
   }
 }
 
+// The closedness verdict for each trial's pattern, decided once per distinct set of masks, the
+// distinct sets spread over the ranks (a Z3 check can take seconds).
+std::vector<PatternVerdict> pattern_verdicts(const Grid& grid,
+                                             const std::vector<std::int64_t>& ids) {
+  std::map<std::string, std::size_t> index;  // masks → position in `distinct`
+  std::vector<std::vector<Mask>> distinct;
+  std::vector<std::size_t> which;
+  for (std::int64_t id : ids) {
+    const TrialSpec ts = grid.trial_spec(grid.coords(id));
+    std::vector<Mask> masks = ts.masks;
+    if (masks.empty()) {  // dense: the checker decides it like any other pattern
+      const DatasetShape shape = dataset_shape(ts.data);
+      std::vector<int> w{shape.d};
+      w.insert(w.end(), ts.hidden.begin(), ts.hidden.end());
+      w.push_back(shape.m);
+      for (std::size_t l = 0; l + 1 < w.size(); ++l) masks.push_back(Mask::dense(w[l + 1], w[l]));
+    }
+    std::string key;
+    for (const Mask& m : masks) {
+      key += std::to_string(m.rows) + "x" + std::to_string(m.cols) + ":";
+      for (std::uint8_t b : m.bits) key += b ? '1' : '0';
+      key += ';';
+    }
+    const auto [it, fresh] = index.emplace(key, distinct.size());
+    if (fresh) distinct.push_back(std::move(masks));
+    which.push_back(it->second);
+  }
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (rank == 0 && distinct.size() > 1)  // Z3 may take up to its time limit per pattern
+    std::fprintf(stderr, "nnscape: deciding closedness of %zu distinct patterns on %d rank(s)\n",
+                 distinct.size(), size);
+  constexpr int kField = 40;  // bytes per string; the verdict names are shorter
+  std::vector<char> mine(distinct.size() * 3 * kField, 0), all(mine.size(), 0);
+  for (std::size_t k = static_cast<std::size_t>(rank); k < distinct.size();
+       k += static_cast<std::size_t>(size)) {
+    ClosednessResult r;
+    try {
+      r = check_closedness(distinct[k]);
+    } catch (const std::exception& e) {
+      r.verdict = "unknown";
+      r.rule = "error";
+      r.optimum = "unknown";
+    }
+    const std::string f[3] = {r.verdict, r.rule, r.optimum};
+    for (int j = 0; j < 3; ++j)
+      f[j].copy(mine.data() + (k * 3 + static_cast<std::size_t>(j)) * kField, kField - 1);
+  }
+  // Each distinct set was decided by exactly one rank and is zero elsewhere: a max gathers them.
+  MPI_Allreduce(mine.data(), all.data(), static_cast<int>(mine.size()), MPI_UNSIGNED_CHAR, MPI_MAX,
+                MPI_COMM_WORLD);
+  std::vector<PatternVerdict> out;
+  for (std::size_t w : which) {
+    const char* p = all.data() + w * 3 * kField;
+    out.push_back({std::string(p), std::string(p + kField), std::string(p + 2 * kField)});
+  }
+  return out;
+}
+
 }  // namespace
 
 Shard parse_shard(const std::string& text) {
@@ -180,7 +243,7 @@ RunSummary run_study(const RunOptions& opt) {
   MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
   ResultsStore store = exists ? ResultsStore::open(MPI_COMM_WORLD, sum.output, spec, opt.shard)
                               : ResultsStore::create(MPI_COMM_WORLD, sum.output, spec, grid, ids,
-                                                     opt.shard);
+                                                     opt.shard, pattern_verdicts(grid, ids));
 
   // 4. What is left.
   std::vector<std::int64_t> todo;

@@ -71,6 +71,9 @@ class RowLayout {
     add("data_seed", Kind::u64, true);
     add("P", Kind::i64, true);
     add("N", Kind::i64, true);
+    add("closedness", Kind::str, true, 16);
+    add("closedness_rule", Kind::str, true, 40);
+    add("optimum", Kind::str, true, 24);
     for (const char* v : {"theta", "hessian", "gauss_newton", "trajectory"}) {
       add(std::string(v) + "_offset", Kind::i64, true);
       add(std::string(v) + "_capacity", Kind::i64, true);
@@ -488,7 +491,7 @@ int comm_rank(MPI_Comm comm) {
 
 // Capacity of a trial's spectrum slot.
 // The trajectory's fifth column: ‖W_L···W_1 − A‖_F/‖A‖_F for linear data, else NaN.
-double true_loss(const TrajectoryPoint&) { return kNaN; }
+double true_loss(const TrajectoryPoint& p) { return p.true_loss; }
 
 std::int64_t spectrum_capacity(std::int64_t p, const StudySettings& s) {
   return p <= s.dense_limit ? p : std::min<std::int64_t>(p, 2 * std::int64_t{s.extremes});
@@ -531,7 +534,9 @@ ResultsStore::~ResultsStore() = default;
 
 ResultsStore ResultsStore::create(MPI_Comm comm, const std::string& path, const StudySpec& spec,
                                   const Grid& grid, const std::vector<std::int64_t>& trial_ids,
-                                  const Shard& shard) {
+                                  const Shard& shard, const std::vector<PatternVerdict>& verdicts) {
+  NNSCAPE_CHECK(verdicts.empty() || verdicts.size() == trial_ids.size(),
+                "one pattern verdict per trial");
   const int rank = comm_rank(comm);
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) throw CollectiveError("results file '" + path + "' exists already");
@@ -563,6 +568,12 @@ ResultsStore ResultsStore::create(MPI_Comm comm, const std::string& path, const 
     const std::int64_t p = Network(arch).num_params();
     row.set_int("P", p);
     row.set_int("N", shape.n);
+    if (!verdicts.empty()) {
+      const PatternVerdict& v = verdicts[static_cast<std::size_t>(i)];
+      row.set_str("closedness", v.closedness);
+      row.set_str("closedness_rule", v.rule);
+      row.set_str("optimum", v.optimum);
+    }
     const std::int64_t caps[4] = {set.save_params ? p : 0, spectrum_capacity(p, set),
                                   spectrum_capacity(p, set), set.trajectory_length};
     std::int64_t* totals[4] = {&theta_total, &spec_total, &spec_total, &traj_total};
@@ -927,11 +938,13 @@ void merge_stores(const std::vector<std::string>& inputs, const std::string& out
       write_rows(dds, H5T_NATIVE_DOUBLE, static_cast<hsize_t>(dst.get_int(name + "_offset")),
                  static_cast<hsize_t>(cnt), width, buf.data());
     }
-    // Everything the trial produced; the description (slots included) is the output's own.
+    // Everything but the slots, which are the output's own (the pattern verdict comes along
+    // instead of being decided again).
     char* d = o.rows.data() + static_cast<std::size_t>(r) * layout().size();
     const char* s = in[k].rows.data() + static_cast<std::size_t>(src_row) * layout().size();
     for (const Column& c : layout().columns())
-      if (!c.description) std::memcpy(d + c.offset, s + c.offset, size_of(c));
+      if (!c.name.ends_with("_offset") && !c.name.ends_with("_capacity"))
+        std::memcpy(d + c.offset, s + c.offset, size_of(c));
   }
   write_rows(o.trials.get(), o.row_type.get(), 0, static_cast<hsize_t>(o.count), 1, o.rows.data());
   // Provenance: each input's runs, under the input's file name.

@@ -6,7 +6,7 @@
 //   /study/spec       the spec text (fixed-length string)
 //   /axes/<axis>      value labels of each axis, in coordinate order
 //   /trials           one row per trial of this file (compound): description (trial_id,
-//                     coordinates, seeds, P, N, slots into /values), state (0 pending,
+//                     coordinates, seeds, P, N, pattern verdict, slots into /values), state (0 pending,
 //                     1 done, 2 failed), every scalar of the trial record, error message
 //   /values/theta, /values/hessian, /values/gauss_newton   float64, NaN-filled; a trial's
 //                     entries are [offset, offset + count) of its row
@@ -38,6 +38,13 @@ inline constexpr int kSchemaVersion = 1;
 
 enum class TrialState : std::int8_t { pending = 0, done = 1, failed = 2 };
 
+// The closedness checker's verdict on a trial's pattern (closedness.hpp), stored with the trial.
+struct PatternVerdict {
+  std::string closedness;  // closed | not_closed | unknown
+  std::string rule;        // the rule that decided
+  std::string optimum;     // optimum_guaranteed | optimum_may_not_exist | unknown
+};
+
 struct Shard {
   int index = 0;
   int count = 1;
@@ -61,11 +68,11 @@ struct StoreSummary {
 
 class ResultsStore {
  public:
-  // Collective over comm. Creates `path` for the given trial ids (ascending) of the grid. Fails
-  // if the file exists.
+  // Collective over comm. Creates `path` for the given trial ids (ascending) of the grid, with
+  // each trial's pattern verdict (parallel to trial_ids; empty: none). Fails if the file exists.
   static ResultsStore create(MPI_Comm comm, const std::string& path, const StudySpec& spec,
                              const Grid& grid, const std::vector<std::int64_t>& trial_ids,
-                             const Shard& shard);
+                             const Shard& shard, const std::vector<PatternVerdict>& verdicts = {});
   // Collective. Opens an existing file for resuming; throws nnscape::Error when it is not an
   // nnscape results file, has another schema version, or was made from a spec with another
   // hash or for another shard.
