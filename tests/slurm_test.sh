@@ -118,6 +118,7 @@ SelectTypeParameters=CR_Core
 MpiDefault=$mpi_default
 ReturnToService=2
 KillWait=5
+SchedulerParameters=sched_interval=2,bf_interval=2
 MinJobAge=600
 $node_line
 PartitionName=test Nodes=$node Default=YES MaxTime=INFINITE State=UP
@@ -335,40 +336,63 @@ if [ -f "$work/a/all.h5" ]; then
 fi
 
 # 6. Time limit / preemption of the single-job script: SIGUSR1 to the batch shell only, as
-# --signal=B:USR1@<s> sends it. The run stops with 75 and the job requeues itself. Slurm holds a
-# requeued job for about two minutes (BeginTime); the test cuts that short to 3 s.
+# --signal=B:USR1@<s> sends it; twice. First once the run has recorded a trial: it finishes the
+# trials in flight and exits 75, and the job must requeue itself. Then as soon as the requeued job
+# launches the run, while it starts up: srun drops a signal that comes before its tasks exist and
+# a rank may get it before nnscape handles it, so the script repeats the signal and counts a rank
+# killed by it as stopped too; the job must requeue itself again, or finish the study if the run
+# got through first. Trials take milliseconds here, so this study has 3 times the replicates, and
+# an uninterrupted run outside Slurm is the reference. Slurm holds a requeued job for about two
+# minutes (BeginTime); the test cuts that to 3 s (its scheduler looks every 2 s).
+requeued() {  # requeued JOB N: wait for the N-th requeue (0: the job ended), then let it start
+  local limit=$((SECONDS + 60))
+  until scontrol -o show job "$1" | grep -q "JobState=PENDING.*Restarts=$2" ||
+        [ -z "$(squeue -h -j "$1" -o %i)" ] || [ $SECONDS -ge $limit ]; do
+    sleep 0.25
+  done
+  # Not "now": slurmd refuses a job credential issued in the same second as the revoked one.
+  scontrol update JobId="$1" StartTime=now+3 2> /dev/null
+  scontrol -o show job "$1" | grep -q "Restarts=$2" && grep -q "requeueing job $1" "$work"/c/job-*.out
+}
 if [ -f "$work/a/all.h5" ]; then
   t0=$SECONDS
   mkdir -p "$work/c"
+  awk '/^ *replicates: *[0-9]+ *$/ { sub(/[0-9]+/, 3 * $2) } 1' "$study" > "$work/c/study.yaml"
+  trials_c=$("$NNSCAPE" plan --json "$work/c/study.yaml" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["trials"])')
+  "${NNSCAPE_MPIEXEC:-mpiexec}" -n 2 "$NNSCAPE" run "$work/c/study.yaml" -o "$work/c/reference.h5" \
+    --progress-interval 1000 > /dev/null 2> ref.err || fail "reference run failed: $(tail -n 3 ref.err)"
   if job_c=$(sbatch --parsable --ntasks=1 --job-name=nnscape-requeue --output="$work/c/job-%j.out" \
-               "$src/jobs/study.sbatch" "$study" "$work/c/all.h5" 2> sbatch_c.txt); then
+               "$src/jobs/study.sbatch" "$work/c/study.yaml" "$work/c/all.h5" 2> sbatch_c.txt); then
     partial=$(h5 wait 1 120 "$job_c" "$work/c/all.h5")
     scancel --batch --signal=USR1 "$job_c"
-    limit=$((SECONDS + 60))
-    until scontrol -o show job "$job_c" | grep -q 'JobState=PENDING.*Restarts=[1-9]' ||
-          [ $SECONDS -ge $limit ]; do
-      sleep 0.5
-    done
-    # Not "now": slurmd refuses a job credential issued in the same second as the revoked one.
-    scontrol update JobId="$job_c" StartTime=now+3 2> /dev/null
-    if grep -q "requeueing job $job_c" "$work"/c/job-*.out; then
-      pass "SIGUSR1 after $partial of $trials trials: the run stopped with 75, job $job_c requeued itself"
+    if requeued "$job_c" 1; then
+      pass "SIGUSR1 after $partial of $trials_c trials: the run stopped with 75, job $job_c requeued itself"
     else
-      fail "SIGUSR1 (after $partial trials) did not requeue job $job_c: $(cat "$work"/c/job-*.out)"
+      fail "SIGUSR1 (after $partial of $trials_c trials) did not requeue job $job_c: $(cat "$work"/c/job-*.out)"
+    fi
+    limit=$((SECONDS + 60))
+    until grep -q "job $job_c (restart 1)" "$work"/c/job-*.out || [ $SECONDS -ge $limit ]; do sleep 0.02; done
+    scancel --batch --signal=USR1 "$job_c"
+    if requeued "$job_c" 2; then
+      pass "SIGUSR1 as the requeued run starts: requeued again ($(grep -c 'killed by the signal during its start-up' "$work"/c/job-*.out) run(s) killed while starting up, $(h5 count "$work/c/all.h5") of $trials_c trials recorded)"
+    elif [ "$(h5 count "$work/c/all.h5")" = "$trials_c" ]; then
+      pass "SIGUSR1 as the requeued run starts: the run got through first and finished the study"
+    else
+      fail "SIGUSR1 as the requeued run started: job $job_c neither requeued nor finished: $(cat "$work"/c/job-*.out)"
     fi
     if wait_jobs 120 "$job_c"; then
       restarts=$(scontrol show job "$job_c" | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')
       runs=$(h5 runs "$work/c/all.h5" SLURM_JOB_ID "$job_c")
       [ "$(job_states "$job_c")" = COMPLETED ] && [ "${restarts:-0}" -ge 1 ] && [ "${runs:-0}" -ge 2 ] &&
-        pass "requeued job resumed its file and COMPLETED (restarts $restarts, $runs runs, $((SECONDS - t0)) s)" ||
+        pass "requeued job resumed its file and COMPLETED (restarts $restarts, $runs runs recorded, $((SECONDS - t0)) s)" ||
         { fail "requeued job: state $(job_states "$job_c"), restarts $restarts, runs $runs"; show_logs "$work"/c/job-*.out; }
     else
       fail "requeued job not done after 120 s: $(squeue)"; show_logs "$work"/c/job-*.out
     fi
-    check_complete "$work/c/all.h5" "USR1 + requeue" SLURM_JOB_ID "$job_c"
-    "$PY" "$src/tests/compare_results.py" "$work/a/all.h5" "$work/c/all.h5" > cmp.txt 2>&1 &&
-      pass "requeued single job equals the array's result on every deterministic field" ||
-      fail "requeued single job differs from the array's result: $(cat cmp.txt)"
+    trials=$trials_c check_complete "$work/c/all.h5" "USR1 + requeue" SLURM_JOB_ID "$job_c"
+    "$PY" "$src/tests/compare_results.py" "$work/c/reference.h5" "$work/c/all.h5" > cmp.txt 2>&1 &&
+      pass "requeued job equals an uninterrupted run on every deterministic field" ||
+      fail "requeued job differs from an uninterrupted run: $(cat cmp.txt)"
   else
     fail "sbatch jobs/study.sbatch failed: $(cat sbatch_c.txt)"
   fi
