@@ -46,24 +46,6 @@ static_assert(std::atomic<int>::is_always_lock_free);
 
 extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
 
-class SignalGuard {
- public:
-  SignalGuard() {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, &old_term_);
-    sigaction(SIGUSR1, &sa, &old_usr1_);
-  }
-  ~SignalGuard() {
-    sigaction(SIGTERM, &old_term_, nullptr);
-    sigaction(SIGUSR1, &old_usr1_, nullptr);
-  }
-
- private:
-  struct sigaction old_term_ {}, old_usr1_ {};
-};
-
 int world_rank() {
   int r = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &r);
@@ -177,6 +159,16 @@ std::vector<PatternVerdict> pattern_verdicts(const Grid& grid,
 
 }  // namespace
 
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);
+}
+
+int stop_signal_received() { return g_stop_signal.load(); }
+
 Shard parse_shard(const std::string& text) {
   const auto slash = text.find('/');
   Shard s;
@@ -271,8 +263,7 @@ RunSummary run_study(const RunOptions& opt) {
 
   // 6. The work.
   const int run = store.begin_run(collect_provenance(MPI_COMM_WORLD, opt.command_line));
-  SignalGuard signals;
-  g_stop_signal.store(0);
+  install_stop_handlers();  // a signal that came earlier still counts
   std::shared_ptr<ProgressReporter> progress;
   SchedulerOptions sopt;
   if (rank == 0) {

@@ -440,7 +440,7 @@ if [[ -z $chrome && $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
   chrome=$(command -v chromium || true)
 fi
 if [[ -z $chrome ]]; then
-  echo "SKIP: analysis_test: Chromium part: no chromium (apt-get install chromium failed or not root)"
+  echo "PART SKIPPED: analysis_test: Chromium part: no chromium (apt-get install chromium failed or not root)"
   finish
   exit $?
 fi

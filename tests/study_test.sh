@@ -39,11 +39,11 @@ EOF
 # 1. Rank counts and interconnects.
 for n in 1 2 3; do
   if mpi "$n" "$NNSCAPE" run small.yaml -o r$n.h5 > run$n.out 2> run$n.err; then
-    read -r rows ids pending done failed < <(census r$n.h5)
-    if [[ $rows == 16 && $ids == 16 && $pending == 0 && $((done + failed)) == 16 ]]; then
-      pass "$n rank(s): 16 trials, each once, none pending ($done done, $failed failed)"
+    read -r rows ids pending ndone nfailed < <(census r$n.h5)
+    if [[ $rows == 16 && $ids == 16 && $pending == 0 && $((ndone + nfailed)) == 16 ]]; then
+      pass "$n rank(s): 16 trials, each once, none pending ($ndone done, $nfailed failed)"
     else
-      fail "$n rank(s): rows=$rows ids=$ids pending=$pending done=$done failed=$failed"
+      fail "$n rank(s): rows=$rows ids=$ids pending=$pending done=$ndone failed=$nfailed"
     fi
   else
     fail "$n rank(s): run failed: $(tail -5 run$n.err)"
@@ -72,7 +72,7 @@ axes:
   activations: [tanh]
   datasets: ["teacher:width=3,d=3,n=1500"]
   optimizers: [{name: newton, type: ntr, options: {tao_max_it: 400}}]
-  replicates: 24
+  replicates: 40
 settings: {trajectory_length: 16}
 EOF
 wait_done() {  # file, minimum done: waits up to 60 s
@@ -85,25 +85,23 @@ wait_done() {  # file, minimum done: waits up to 60 s
   done
   return 1
 }
+last_run_ended() {
+  "$PY" -c "import h5py; g=h5py.File('$1','r')['provenance']; e = g[sorted(g)[-1]].attrs.get('ended', b'none'); print(e.decode() if isinstance(e, bytes) else e)"
+}
 
-# 2 and 3. A run in the background; a second one on its file is refused; then kill -9.
-mpi 2 "$NNSCAPE" run slow.yaml -o killed.h5 > bg.out 2> bg.err &
+# 2 and 3. kill -9 of every rank mid-run, then resume. (mpiexec runs in the background directly,
+# so $! is its pid.)
+"$NNSCAPE_MPIEXEC" --oversubscribe -n 2 "$NNSCAPE" run slow.yaml -o killed.h5 > bg.out 2> bg.err &
 bg=$!
 if wait_done killed.h5 3; then
-  if mpi 1 "$NNSCAPE" run slow.yaml -o killed.h5 > second.out 2> second.err; then
-    fail "a second run on a file in use was not refused"
-  else
-    grep -q "another nnscape run is writing" second.err && pass "second run on a busy file refused" \
-      || fail "second run: wrong message: $(tail -3 second.err)"
-  fi
   pkill -9 -f "nnscape run slow.yaml -o killed.h5" || true
   kill -9 "$bg" 2> /dev/null || true
   wait "$bg" 2> /dev/null || true
-  read -r rows ids pending done failed < <(census killed.h5)
-  if (( pending > 0 && done + failed >= 3 )); then
-    pass "after kill -9: readable, $((done + failed)) complete, $pending pending"
+  read -r rows ids pending ndone nfailed < <(census killed.h5)
+  if (( pending > 0 && ndone + nfailed >= 3 )); then
+    pass "after kill -9: readable, $((ndone + nfailed)) complete, $pending pending"
   else
-    fail "after kill -9: rows=$rows pending=$pending done=$done (killed too late?)"
+    fail "after kill -9: rows=$rows pending=$pending done=$ndone (killed too late?)"
   fi
   if mpi 2 "$NNSCAPE" run slow.yaml -o killed.h5 > resume.out 2> resume.err; then
     mpi 2 "$NNSCAPE" run slow.yaml -o straight.h5 > straight.out 2> straight.err
@@ -117,6 +115,32 @@ if wait_done killed.h5 3; then
 else
   kill -9 "$bg" 2> /dev/null || true
   fail "background run made no progress: $(tail -5 bg.err)"
+fi
+
+# 3b. While a run writes a file, a second run on it is refused. Then SIGUSR1 (what Slurm sends
+# before the time limit; mpiexec forwards it to every rank): trials in flight finish, the run
+# exits 75 ("stopped, resumable") and /provenance says so.
+"$NNSCAPE_MPIEXEC" --oversubscribe -n 2 "$NNSCAPE" run slow.yaml -o usr1.h5 > usr1.out 2> usr1.err &
+bg=$!
+if wait_done usr1.h5 2; then
+  if mpi 1 "$NNSCAPE" run slow.yaml -o usr1.h5 > second.out 2> second.err; then
+    fail "a second run on a file in use was not refused"
+  else
+    grep -q "another nnscape run is writing" second.err && pass "second run on a busy file refused" \
+      || fail "second run: wrong message: $(tail -3 second.err)"
+  fi
+  kill -USR1 "$bg"
+  rc=0; wait "$bg" || rc=$?
+  read -r _ _ pending ndone nfailed < <(census usr1.h5)
+  ended=$(last_run_ended usr1.h5)
+  if [[ $rc == 75 && $pending -gt 0 && $ended == stopped ]]; then
+    pass "SIGUSR1: exit 75, $((ndone + nfailed)) done, $pending pending, run marked stopped"
+  else
+    fail "SIGUSR1: exit $rc, pending $pending, ended '$ended': $(tail -3 usr1.err)"
+  fi
+else
+  kill -9 "$bg" 2> /dev/null || true
+  fail "SIGUSR1 run made no progress: $(tail -3 usr1.err)"
 fi
 
 # 4. Shards and merge.
@@ -167,9 +191,9 @@ axes:
   replicates: 2
 EOF
 if mpi 2 "$NNSCAPE" run fail.yaml -o fail.h5 > fail.out 2> fail.err; then
-  read -r rows _ pending done failed < <(census fail.h5)
-  [[ $failed == 2 && $pending == 0 ]] && pass "failed trials recorded, run exits 0" \
-    || fail "failed trials: rows=$rows failed=$failed pending=$pending"
+  read -r rows _ pending ndone nfailed < <(census fail.h5)
+  [[ $nfailed == 2 && $pending == 0 ]] && pass "failed trials recorded, run exits 0" \
+    || fail "failed trials: rows=$rows failed=$nfailed pending=$pending"
   "$NNSCAPE" status fail.h5 | grep -q "non-finite\|NaN\|nan" && pass "status shows the failure reason" \
     || fail "status: $("$NNSCAPE" status fail.h5)"
   "$PY" -c "
@@ -177,12 +201,12 @@ import h5py, numpy as np
 with h5py.File('nan.h5', 'r+') as f:
     x = f['X'][()]; x[3, 1] = 0.5; f['X'][...] = x"
   mpi 2 "$NNSCAPE" run fail.yaml -o fail.h5 > /dev/null 2>&1
-  read -r _ _ _ done failed < <(census fail.h5)
-  [[ $failed == 2 ]] && pass "a plain rerun leaves failed trials alone" || fail "rerun: failed=$failed"
+  read -r _ _ _ ndone nfailed < <(census fail.h5)
+  [[ $nfailed == 2 ]] && pass "a plain rerun leaves failed trials alone" || fail "rerun: failed=$nfailed"
   mpi 2 "$NNSCAPE" run fail.yaml -o fail.h5 --retry-failed > /dev/null 2> retry.err
-  read -r _ _ _ done failed < <(census fail.h5)
-  [[ $failed == 0 && $done == 2 ]] && pass "--retry-failed reruns them" \
-    || fail "retry: done=$done failed=$failed $(tail -3 retry.err)"
+  read -r _ _ _ ndone nfailed < <(census fail.h5)
+  [[ $nfailed == 0 && $ndone == 2 ]] && pass "--retry-failed reruns them" \
+    || fail "retry: done=$ndone failed=$nfailed $(tail -3 retry.err)"
 else
   fail "run with failing trials exited non-zero: $(tail -3 fail.err)"
 fi

@@ -37,6 +37,13 @@ inline constexpr int kExitStopped = 75;
 // recorded as failed and the run goes on.
 RunSummary run_study(const RunOptions& options);
 
+// SIGTERM and SIGUSR1 (Slurm's warning before the time limit, scancel, preemption) ask a run to
+// stop taking trials. main() installs the handler before MPI starts when the command is `run`,
+// so a signal during start-up is kept, not fatal; run_study installs it too. Idempotent; the
+// handler stays until the process exits.
+void install_stop_handlers();
+int stop_signal_received();  // the signal number, or 0
+
 // "2/8" → {2, 8}; throws naming the problem.
 Shard parse_shard(const std::string& text);
 
