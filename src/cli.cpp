@@ -10,10 +10,7 @@
 //   nnscape trial --spec trial.yaml --seed 7 -opt_ntr_tao_max_it 200
 #include "nnscape/cli.hpp"
 
-#include <hdf5.h>
 #include <mpi.h>
-#include <petscversion.h>
-#include <slepcversion.h>
 
 #include <CLI/CLI.hpp>
 #include <cctype>
@@ -25,27 +22,11 @@
 
 #include "cli_common.hpp"
 #include "nnscape/error.hpp"
-
-#ifndef NNSCAPE_VERSION
-#define NNSCAPE_VERSION "unknown"
-#endif
-#ifndef NNSCAPE_GIT_COMMIT
-#define NNSCAPE_GIT_COMMIT "unknown"
-#endif
+#include "nnscape/provenance.hpp"
 
 namespace nnscape {
 
 namespace {
-
-std::string version_string() {
-  std::ostringstream s;
-  s << "nnscape " << NNSCAPE_VERSION << " (commit " << NNSCAPE_GIT_COMMIT << "; PETSc "
-    << PETSC_VERSION_MAJOR << '.' << PETSC_VERSION_MINOR << '.' << PETSC_VERSION_SUBMINOR
-    << ", SLEPc " << SLEPC_VERSION_MAJOR << '.' << SLEPC_VERSION_MINOR << '.'
-    << SLEPC_VERSION_SUBMINOR << ", HDF5 " << H5_VERS_MAJOR << '.' << H5_VERS_MINOR << '.'
-    << H5_VERS_RELEASE << ")";
-  return s.str();
-}
 
 // nnscape's only short flags: -h (help) and -o (output file), the conventions users type.
 bool is_own_short_flag(std::string_view t) { return t == "-h" || t == "-o"; }

@@ -22,6 +22,34 @@
 
 namespace nnscape {
 
+namespace {
+
+std::string petsc_version() {
+  std::ostringstream s;
+  s << PETSC_VERSION_MAJOR << '.' << PETSC_VERSION_MINOR << '.' << PETSC_VERSION_SUBMINOR;
+  return s.str();
+}
+
+std::string slepc_version() {
+  std::ostringstream s;
+  s << SLEPC_VERSION_MAJOR << '.' << SLEPC_VERSION_MINOR << '.' << SLEPC_VERSION_SUBMINOR;
+  return s.str();
+}
+
+std::string hdf5_version() {
+  std::ostringstream s;
+  s << H5_VERS_MAJOR << '.' << H5_VERS_MINOR << '.' << H5_VERS_RELEASE;
+  return s.str();
+}
+
+}  // namespace
+
+std::string version_string() {
+  return std::string("nnscape ") + NNSCAPE_VERSION + " (commit " + NNSCAPE_GIT_COMMIT +
+         "; PETSc " + petsc_version() + ", SLEPc " + slepc_version() + ", HDF5 " + hdf5_version() +
+         ")";
+}
+
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -65,15 +93,11 @@ Provenance collect_provenance(MPI_Comm comm, const std::vector<std::string>& com
   start.copy(buf, sizeof buf - 1);
   MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, comm);
 
-  std::ostringstream petsc, slepc, hdf5;
-  petsc << PETSC_VERSION_MAJOR << '.' << PETSC_VERSION_MINOR << '.' << PETSC_VERSION_SUBMINOR;
-  slepc << SLEPC_VERSION_MAJOR << '.' << SLEPC_VERSION_MINOR << '.' << SLEPC_VERSION_SUBMINOR;
-  hdf5 << H5_VERS_MAJOR << '.' << H5_VERS_MINOR << '.' << H5_VERS_RELEASE;
   Provenance p{{"nnscape_version", NNSCAPE_VERSION},
                {"git_commit", NNSCAPE_GIT_COMMIT},
-               {"petsc_version", petsc.str()},
-               {"slepc_version", slepc.str()},
-               {"hdf5_version", hdf5.str()},
+               {"petsc_version", petsc_version()},
+               {"slepc_version", slepc_version()},
+               {"hdf5_version", hdf5_version()},
                {"mpi_version", mpi},
                {"ranks", std::to_string(size)},
                {"hosts", host_list},

@@ -431,29 +431,34 @@ H5Dataset create_early(hid_t parent, const std::string& name, hid_t type,
                                               H5P_DEFAULT, dcpl.get(), H5P_DEFAULT)));
 }
 
-// Writes `count` rows of `row_width` elements at row `first` of a 1-D or 2-D dataset.
-void write_rows(hid_t ds, hid_t mem_type, hsize_t first, hsize_t count, hsize_t row_width,
-                const void* data) {
-  if (count == 0) return;
-  const H5Dataspace fspace(NNSCAPE_H5_CALL(H5Dget_space(ds)));
+// The file and memory selections of `count` rows of `row_width` elements at row `first` of a
+// 1-D or 2-D dataset.
+struct RowSelection {
+  H5Dataspace file;
+  H5Dataspace memory;
+};
+
+RowSelection select_rows(hid_t ds, hsize_t first, hsize_t count, hsize_t row_width) {
+  H5Dataspace fspace(NNSCAPE_H5_CALL(H5Dget_space(ds)));
   const int rank = H5Sget_simple_extent_ndims(fspace.get());
   const hsize_t start[2] = {first, 0};
   const hsize_t cnt[2] = {count, row_width};
   NNSCAPE_H5_CALL(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, cnt, nullptr));
-  const H5Dataspace mspace(NNSCAPE_H5_CALL(H5Screate_simple(rank, cnt, nullptr)));
-  NNSCAPE_H5_CALL(H5Dwrite(ds, mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data));
+  return {std::move(fspace), H5Dataspace(NNSCAPE_H5_CALL(H5Screate_simple(rank, cnt, nullptr)))};
+}
+
+void write_rows(hid_t ds, hid_t mem_type, hsize_t first, hsize_t count, hsize_t row_width,
+                const void* data) {
+  if (count == 0) return;
+  const RowSelection sel = select_rows(ds, first, count, row_width);
+  NNSCAPE_H5_CALL(H5Dwrite(ds, mem_type, sel.memory.get(), sel.file.get(), H5P_DEFAULT, data));
 }
 
 void read_rows(hid_t ds, hid_t mem_type, hsize_t first, hsize_t count, hsize_t row_width,
                void* data) {
   if (count == 0) return;
-  const H5Dataspace fspace(NNSCAPE_H5_CALL(H5Dget_space(ds)));
-  const int rank = H5Sget_simple_extent_ndims(fspace.get());
-  const hsize_t start[2] = {first, 0};
-  const hsize_t cnt[2] = {count, row_width};
-  NNSCAPE_H5_CALL(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, cnt, nullptr));
-  const H5Dataspace mspace(NNSCAPE_H5_CALL(H5Screate_simple(rank, cnt, nullptr)));
-  NNSCAPE_H5_CALL(H5Dread(ds, mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data));
+  const RowSelection sel = select_rows(ds, first, count, row_width);
+  NNSCAPE_H5_CALL(H5Dread(ds, mem_type, sel.memory.get(), sel.file.get(), H5P_DEFAULT, data));
 }
 
 hsize_t extent0(hid_t ds) {

@@ -16,6 +16,9 @@ using Provenance = std::vector<std::pair<std::string, std::string>>;
 // NNSCAPE_JOB_SCRIPT (the batch script; up to 32 KiB) as "job_script".
 Provenance collect_provenance(MPI_Comm comm, const std::vector<std::string>& command_line);
 
+// "nnscape 0.1.0 (commit abc; PETSc 3.18.5, SLEPc 3.18.2, HDF5 1.10.8)" for --version.
+std::string version_string();
+
 // "2026-11-24T05:12:03Z" (UTC, seconds).
 std::string utc_now();
 std::string host_name();
