@@ -211,4 +211,35 @@ else
   fail "run with failing trials exited non-zero: $(tail -3 fail.err)"
 fi
 
+# 7. Pattern verdicts and the true loss are stored with the trials: L_I of the 2x2 LU pattern is
+# not closed (so an optimum may not exist), the dense one is closed; linear data give a finite
+# ‖W_L···W_1 − A‖/‖A‖ in every trajectory point.
+cat > lu.yaml <<'EOF'
+study: {name: study_lu, seed: 5}
+axes:
+  architectures: [[2]]
+  activations: [identity]
+  datasets: ["linear:d=2,n=50,matrix=anti_identity"]
+  sparsity: [dense, LU]
+  optimizers: [{name: lbfgs, type: lmvm, options: {tao_max_it: 200}}]
+EOF
+if mpi 2 "$NNSCAPE" run lu.yaml -o lu.h5 > lu.out 2> lu.err; then
+  verdicts=$("$PY" - <<'PYEOF'
+import h5py, numpy as np
+f = h5py.File("lu.h5", "r"); t = f["trials"][()]; tr = f["values/trajectory"]
+out = []
+for r in t:
+    pattern = f["axes/sparsity"][r["axis_sparsity"]].decode()
+    true_loss = tr[r["trajectory_offset"]:r["trajectory_offset"] + r["trajectory_count"], 4]
+    out.append(f"{pattern}:{r['closedness'].decode()}:{r['optimum'].decode()}:"
+               f"{int(len(true_loss) > 0 and np.isfinite(true_loss).all())}")
+print(" ".join(out))
+PYEOF
+)
+  [[ $verdicts == "dense:closed:unknown:1 LU:not_closed:optimum_may_not_exist:1" ]] \
+    && pass "pattern verdicts and true loss stored ($verdicts)" || fail "verdicts: $verdicts"
+else
+  fail "pattern study failed: $(tail -3 lu.err)"
+fi
+
 finish
