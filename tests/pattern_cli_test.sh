@@ -80,16 +80,6 @@ else
 fi
 
 # 5. Bad input: non-zero exit and a message naming the problem.
-expect_error() {  # expect_error "phrase" args...
-  local phrase=$1; shift
-  if "$NNSCAPE" "$@" > out.txt 2> err.txt; then
-    fail "'$*' succeeded, expected an error with '$phrase'"
-  elif grep -qi -- "$phrase" err.txt; then
-    pass "error for '$*'"
-  else
-    fail "'$*': message lacks '$phrase': $(cat err.txt)"
-  fi
-}
 printf '1 0\n1 2\n' > two.txt
 printf '1 0 1\n1 1 1\n' > wide.txt
 expect_error "unknown pattern kind 'zigzag'" pattern check --pattern zigzag --widths 2,2,2

@@ -73,16 +73,6 @@ else
 fi
 
 # 3. Refusals: non-zero exit, the file and the line named.
-expect_error() {  # expect_error "phrase" args...
-  local phrase=$1; shift
-  if "$NNSCAPE" "$@" > out.txt 2> err.txt; then
-    fail "accepted: $*"
-  elif grep -qF -- "$phrase" err.txt; then
-    pass "refused with '$phrase'"
-  else
-    fail "'$*' did not mention '$phrase': $(cat err.txt)"
-  fi
-}
 sed 's/activations: \[tanh, relu\]/activations: [tanh, relus]/' s.yaml > bad1.yaml
 expect_error "bad1.yaml line 4:" plan bad1.yaml
 expect_error "relus" plan bad1.yaml

@@ -338,8 +338,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Refusals: exit code 1, the phrase on stderr, exactly one error line, no HDF5 stack dump.
 
-# expect_error NAME PHRASE CMD...
-expect_error() {
+# expect_clean_error NAME PHRASE CMD...
+expect_clean_error() {
   local name=$1 phrase=$2
   shift 2
   local rc=0
@@ -354,55 +354,55 @@ expect_error() {
 }
 
 P=("$NNSCAPE" probe)
-expect_error "wrong parameter count" "has 12 values, network {2,3,1} needs 13" \
+expect_clean_error "wrong parameter count" "has 12 values, network {2,3,1} needs 13" \
   "${P[@]}" --data basic.h5 --widths 3 --params short_theta.txt
-expect_error "NaN parameter" "line 7: the value nan is not finite" \
+expect_clean_error "NaN parameter" "line 7: the value nan is not finite" \
   "${P[@]}" --data basic.h5 --widths 3 --params nan_theta.txt
-expect_error "non-number parameter" "line 4: 'zero' is not a number" \
+expect_clean_error "non-number parameter" "line 4: 'zero' is not a number" \
   "${P[@]}" --data basic.h5 --widths 3 --params word_theta.txt
-expect_error "NaN in data" "X has the non-finite value nan at row 5, column 1" \
+expect_clean_error "NaN in data" "X has the non-finite value nan at row 5, column 1" \
   "${P[@]}" --data nan_data.h5 --widths 3 --params basic_theta.txt
-expect_error "missing data file" "cannot read 'nope.h5': no such file" \
+expect_clean_error "missing data file" "cannot read 'nope.h5': no such file" \
   "${P[@]}" --data nope.h5 --widths 3 --params basic_theta.txt
-expect_error "missing parameter file" "cannot read 'nope.txt': no such file" \
+expect_clean_error "missing parameter file" "cannot read 'nope.txt': no such file" \
   "${P[@]}" --data basic.h5 --widths 3 --params nope.txt
-expect_error "data file is not HDF5" "'not_hdf5.h5': not an HDF5 file" \
+expect_clean_error "data file is not HDF5" "'not_hdf5.h5': not an HDF5 file" \
   "${P[@]}" --data not_hdf5.h5 --widths 3 --params basic_theta.txt
-expect_error "missing /Y" "HDF5 file 'no_y.h5' has no dataset /Y" \
+expect_clean_error "missing /Y" "HDF5 file 'no_y.h5' has no dataset /Y" \
   "${P[@]}" --data no_y.h5 --widths 3 --params basic_theta.txt
-expect_error "row counts differ" "row counts differ in 'rows_differ.h5'" \
+expect_clean_error "row counts differ" "row counts differ in 'rows_differ.h5'" \
   "${P[@]}" --data rows_differ.h5 --widths 3 --params basic_theta.txt
-expect_error "non-numeric /Y" "holds string values" \
+expect_clean_error "non-numeric /Y" "holds string values" \
   "${P[@]}" --data string_y.h5 --widths 3 --params basic_theta.txt
-expect_error "missing parameter dataset" "has no dataset /nope" \
+expect_clean_error "missing parameter dataset" "has no dataset /nope" \
   "${P[@]}" --data basic.h5 --widths 3 --params basic_theta.h5 --params-dataset /nope
-expect_error "2-D parameter dataset" "a parameter vector must be 1-D" \
+expect_clean_error "2-D parameter dataset" "a parameter vector must be 1-D" \
   "${P[@]}" --data basic.h5 --widths 3 --params basic_theta.h5 --params-dataset /matrix
-expect_error "HDF5 parameters without a dataset name" "name the dataset with --params-dataset" \
+expect_clean_error "HDF5 parameters without a dataset name" "name the dataset with --params-dataset" \
   "${P[@]}" --data basic.h5 --widths 3 --params basic_theta.h5
-expect_error "unknown activation" "unknown activation 'tanhh'" \
+expect_clean_error "unknown activation" "unknown activation 'tanhh'" \
   "${P[@]}" --data basic.h5 --widths 3 --activation tanhh --params basic_theta.txt
-expect_error "no hidden width" "give at least one hidden width" \
+expect_clean_error "no hidden width" "give at least one hidden width" \
   "${P[@]}" --data basic.h5 --params basic_theta.txt
-expect_error "empty --widths" "give at least one hidden width" \
+expect_clean_error "empty --widths" "give at least one hidden width" \
   "${P[@]}" --data basic.h5 --widths "" --params basic_theta.txt
-expect_error "bad width" "'0' is not a positive integer" \
+expect_clean_error "bad width" "'0' is not a positive integer" \
   "${P[@]}" --data basic.h5 --widths 3,0 --params basic_theta.txt
-expect_error "mask count" "got 1 mask file(s), network {2,3,1} has 2 weight matrices" \
+expect_clean_error "mask count" "got 1 mask file(s), network {2,3,1} has 2 weight matrices" \
   "${P[@]}" --data basic.h5 --widths 3 --params basic_theta.txt --masks masked_mask1.txt
-expect_error "mask shape" "mask file 'mask_2x2.txt' is 2x2 but W_1 of network {2,3,1} is 3x2" \
+expect_clean_error "mask shape" "mask file 'mask_2x2.txt' is 2x2 but W_1 of network {2,3,1} is 3x2" \
   "${P[@]}" --data basic.h5 --widths 3 --params basic_theta.txt \
   --masks mask_2x2.txt,masked_mask2.txt
-expect_error "mask entry" "line 2: entry '2' is not 0 or 1" \
+expect_clean_error "mask entry" "line 2: entry '2' is not 0 or 1" \
   "${P[@]}" --data basic.h5 --widths 3 --params basic_theta.txt \
   --masks mask_bad_entry.txt,masked_mask2.txt
-expect_error "negative weight decay" "--weight-decay must be a finite number >= 0" \
+expect_clean_error "negative weight decay" "--weight-decay must be a finite number >= 0" \
   "${P[@]}" --data basic.h5 --widths 3 --params basic_theta.txt --weight-decay -1
-expect_error "zero extremes" "--extremes must be >= 1" \
+expect_clean_error "zero extremes" "--extremes must be >= 1" \
   "${P[@]}" --data basic.h5 --widths 3 --params basic_theta.txt --extremes 0
-expect_error "unknown flag" "--bogus" \
+expect_clean_error "unknown flag" "--bogus" \
   "${P[@]}" --data basic.h5 --widths 3 --params basic_theta.txt --bogus
-expect_error "missing --data" "--data is required" \
+expect_clean_error "missing --data" "--data is required" \
   "${P[@]}" --widths 3 --params basic_theta.txt
 
 # Probe is serial and says so under mpirun rather than repeating the work on every rank.

@@ -20,6 +20,18 @@ pass() { echo "PASS: $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $1"; failed=$((failed + 1)); }
 # Skips the whole test where its environment cannot be provided: says why and exits 0.
 skip() { echo "SKIP: $test_name: $1"; exit 0; }
+# Runs nnscape with the arguments and passes when it fails with the phrase (a fixed string, any
+# case) on stderr. Usage: expect_error "phrase" args...
+expect_error() {
+  local phrase=$1; shift
+  if "$NNSCAPE" "$@" > out.txt 2> err.txt; then
+    fail "'$*' succeeded, expected an error with '$phrase'"
+  elif grep -qiF -- "$phrase" err.txt; then
+    pass "error for '$*'"
+  else
+    fail "'$*': message lacks '$phrase': $(cat err.txt)"
+  fi
+}
 # Prints the summary line and sets the exit status.
 finish() {
   echo "$test_name: $passed passed, $failed failed"

@@ -92,16 +92,6 @@ else
 fi
 
 # 5. Bad input: non-zero exit and a message naming the problem.
-expect_error() {  # expect_error "phrase" args...
-  local phrase=$1; shift
-  if "$NNSCAPE" "$@" > out.txt 2> err.txt; then
-    fail "'$*' succeeded, expected an error with '$phrase'"
-  elif grep -qi -- "$phrase" err.txt; then
-    pass "error for '$*'"
-  else
-    fail "'$*': message lacks '$phrase': $(cat err.txt)"
-  fi
-}
 expect_error "non-finite" trial --data file:nan.h5 --widths 2
 expect_error "positive integer" trial --data teacher --widths 0
 expect_error "no_such_opt" trial --data teacher --optimizer no_such_opt
