@@ -129,9 +129,7 @@ int run_pattern_check(const PatternArgs& a) {
     masks = build_masks(spec, widths);
   }
   const std::vector<std::string> cut_off = disconnected_units(masks, widths);
-  if (masks.empty())  // dense: the checker wants every support spelled out
-    for (std::size_t l = 0; l + 1 < widths.size(); ++l)
-      masks.push_back(Mask::dense(widths[l + 1], widths[l]));
+  masks = explicit_masks(std::move(masks), widths);  // the checker wants every support
 
   ClosednessOptions opts;
   opts.time_limit_seconds = a.time_limit;

@@ -275,6 +275,13 @@ void check_masks(const std::vector<Mask>& masks, const std::vector<int>& widths,
   }
 }
 
+std::vector<Mask> explicit_masks(std::vector<Mask> masks, const std::vector<int>& widths) {
+  if (masks.empty())
+    for (std::size_t l = 0; l + 1 < widths.size(); ++l)
+      masks.push_back(Mask::dense(widths[l + 1], widths[l]));
+  return masks;
+}
+
 std::vector<int> mask_widths(const std::vector<Mask>& masks) {
   NNSCAPE_CHECK(!masks.empty(), "mask_widths: no masks");
   std::vector<int> widths{masks.front().cols};

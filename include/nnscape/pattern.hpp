@@ -63,6 +63,10 @@ std::vector<Mask> generate_masks(const PatternSpec& spec, const std::vector<int>
 void check_masks(const std::vector<Mask>& masks, const std::vector<int>& widths,
                  const std::string& source);
 
+// The masks with a dense one per layer spelled out when `masks` is empty (dense), for code that
+// needs every support explicit (the closedness checker).
+std::vector<Mask> explicit_masks(std::vector<Mask> masks, const std::vector<int>& widths);
+
 // Layer widths {d, hidden..., m} that a chain of masks implies; throws when consecutive masks do
 // not chain (cols of mask l+1 != rows of mask l) or there are none.
 std::vector<int> mask_widths(const std::vector<Mask>& masks);
