@@ -68,9 +68,7 @@ int run_probe(const ProbeArgs& a) {
   // 2. Data fixes the input and output dimensions.
   const Dataset data = read_dataset_h5(a.data);
   Architecture arch;
-  arch.widths.push_back(data.d);
-  arch.widths.insert(arch.widths.end(), hidden.begin(), hidden.end());
-  arch.widths.push_back(data.m);
+  arch.widths = layer_widths(data.d, hidden, data.m);
   arch.activation = activation;
   const int num_layers = static_cast<int>(arch.widths.size()) - 1;
   if (!a.masks.empty()) {

@@ -111,9 +111,7 @@ TrialSpec Grid::trial_spec(const TrialCoords& c) const {
   const DatasetShape shape = s.dataset_shapes.size() == s.datasets.size()
                                  ? s.dataset_shapes[i(Axis::datasets)]
                                  : dataset_shape(t.data);
-  std::vector<int> widths{shape.d};
-  widths.insert(widths.end(), t.hidden.begin(), t.hidden.end());
-  widths.push_back(shape.m);
+  const std::vector<int> widths = layer_widths(shape.d, t.hidden, shape.m);
   const PatternSpec& pattern = s.sparsity[i(Axis::sparsity)];
   t.pattern = pattern.text;
   t.masks = build_masks(pattern, widths);

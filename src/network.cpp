@@ -9,6 +9,13 @@
 
 namespace nnscape {
 
+std::vector<int> layer_widths(int d, const std::vector<int>& hidden, int m) {
+  std::vector<int> widths{d};
+  widths.insert(widths.end(), hidden.begin(), hidden.end());
+  widths.push_back(m);
+  return widths;
+}
+
 Mask Mask::dense(int rows, int cols) {
   return Mask{rows, cols, std::vector<std::uint8_t>(static_cast<std::size_t>(rows) * cols, 1)};
 }

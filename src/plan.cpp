@@ -149,9 +149,7 @@ StudyPlan make_plan(const StudySpec& s) {
     const DatasetShape ds = s.dataset_shapes.size() == s.datasets.size()
                                 ? s.dataset_shapes[d]
                                 : dataset_shape(s.datasets[d]);
-    shape.widths.push_back(ds.d);
-    shape.widths.insert(shape.widths.end(), s.architectures[a].begin(), s.architectures[a].end());
-    shape.widths.push_back(ds.m);
+    shape.widths = layer_widths(ds.d, s.architectures[a], ds.m);
     Architecture arch;
     arch.widths = shape.widths;
     arch.masks = build_masks(s.sparsity[sp], shape.widths);

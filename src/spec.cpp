@@ -822,9 +822,7 @@ void check_patterns(const Parser& p, const StudySpec& s, const Lines& lines) {
   for (const auto& [a, d, sp] : used) {
     if (s.sparsity[sp].kind == "dense") continue;
     const DatasetShape& shape = s.dataset_shapes[d];
-    std::vector<int> widths{shape.d};
-    widths.insert(widths.end(), s.architectures[a].begin(), s.architectures[a].end());
-    widths.push_back(shape.m);
+    const std::vector<int> widths = layer_widths(shape.d, s.architectures[a], shape.m);
     try {
       const std::vector<Mask> masks = build_masks(s.sparsity[sp], widths);
       Architecture arch;

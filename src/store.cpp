@@ -410,8 +410,6 @@ std::vector<std::pair<std::string, std::string>> read_string_attrs(hid_t obj) {
 H5Group create_ordered_group(hid_t parent, const std::string& name) {
   const H5PropList gcpl(NNSCAPE_H5_CALL(H5Pcreate(H5P_GROUP_CREATE)));
   NNSCAPE_H5_CALL(H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED));
-  const H5PropList ocpl(NNSCAPE_H5_CALL(H5Pcreate(H5P_OBJECT_CREATE)));
-  (void)ocpl;
   NNSCAPE_H5_CALL(H5Pset_attr_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED));
   return H5Group(NNSCAPE_H5_CALL(
       H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT)));
@@ -565,9 +563,7 @@ ResultsStore ResultsStore::create(MPI_Comm comm, const std::string& path, const 
     row.set_u64("data_seed", ts.data_seed.value_or(0));
     const DatasetShape shape = dataset_shape(ts.data);
     Architecture arch;
-    arch.widths.push_back(shape.d);
-    arch.widths.insert(arch.widths.end(), ts.hidden.begin(), ts.hidden.end());
-    arch.widths.push_back(shape.m);
+    arch.widths = layer_widths(shape.d, ts.hidden, shape.m);
     arch.activation = ts.activation;
     arch.masks = ts.masks;
     const std::int64_t p = Network(arch).num_params();

@@ -91,9 +91,7 @@ TrialRecord run_trial(const TrialSpec& spec) {
   // Everything that can reject the spec happens before any training.
   const Dataset data = load_dataset(spec.data, rec.data_seed);
   Architecture arch;
-  arch.widths.push_back(data.d);
-  arch.widths.insert(arch.widths.end(), spec.hidden.begin(), spec.hidden.end());
-  arch.widths.push_back(data.m);
+  arch.widths = layer_widths(data.d, spec.hidden, data.m);
   arch.activation = spec.activation;
   // A pattern text without masks (`nnscape trial --pattern LU`) is built here, where d and m
   // are known from the data.

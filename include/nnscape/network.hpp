@@ -30,6 +30,9 @@ struct Architecture {
   std::vector<Mask> masks;  // one per weight matrix, or empty for dense
 };
 
+// {d, hidden..., m}: the layer widths of a net whose input and output sizes come from the data.
+std::vector<int> layer_widths(int d, const std::vector<int>& hidden, int m);
+
 // Where layer l's parameters sit in θ.
 struct LayerLayout {
   int in = 0;
