@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "nnscape/broadcast.hpp"
+
 #ifndef NNSCAPE_VERSION
 #define NNSCAPE_VERSION "unknown"
 #endif
@@ -89,9 +91,7 @@ Provenance collect_provenance(MPI_Comm comm, const std::vector<std::string>& com
   for (const std::string& a : command_line) cmd += (cmd.empty() ? "" : " ") + a;
   // The start time is rank 0's, so all ranks agree.
   std::string start = utc_now();
-  char buf[32] = {};
-  start.copy(buf, sizeof buf - 1);
-  MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, comm);
+  broadcast(start, comm);
 
   Provenance p{{"nnscape_version", NNSCAPE_VERSION},
                {"git_commit", NNSCAPE_GIT_COMMIT},
@@ -102,7 +102,7 @@ Provenance collect_provenance(MPI_Comm comm, const std::vector<std::string>& com
                {"ranks", std::to_string(size)},
                {"hosts", host_list},
                {"command_line", cmd},
-               {"start_time", buf}};
+               {"start_time", start}};
   for (const char* v : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
                         "SLURM_ARRAY_TASK_COUNT", "SLURM_JOB_NODELIST", "SLURM_JOB_NAME"}) {
     // Rank 0's environment decides, so a variable set on one node only cannot split the ranks.
@@ -111,10 +111,7 @@ Provenance collect_provenance(MPI_Comm comm, const std::vector<std::string>& com
     MPI_Bcast(&present, 1, MPI_INT, 0, comm);
     if (!present) continue;
     std::string s = value ? value : "";
-    int n = static_cast<int>(s.size());
-    MPI_Bcast(&n, 1, MPI_INT, 0, comm);
-    s.resize(static_cast<std::size_t>(n));
-    MPI_Bcast(s.data(), n, MPI_CHAR, 0, comm);
+    broadcast(s, comm);
     p.emplace_back(v, s);
   }
   {
@@ -127,11 +124,8 @@ Provenance collect_provenance(MPI_Comm comm, const std::vector<std::string>& com
       script.assign(std::istreambuf_iterator<char>(in), {});
       if (script.size() > 32768) script.resize(32768);
     }
-    int n = static_cast<int>(script.size());
-    MPI_Bcast(&n, 1, MPI_INT, 0, comm);
-    script.resize(static_cast<std::size_t>(n));
-    MPI_Bcast(script.data(), n, MPI_CHAR, 0, comm);
-    if (n > 0) p.emplace_back("job_script", script);
+    broadcast(script, comm);
+    if (!script.empty()) p.emplace_back("job_script", script);
   }
   return p;
 }

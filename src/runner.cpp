@@ -25,6 +25,7 @@
 #include <optional>
 #include <system_error>
 
+#include "nnscape/broadcast.hpp"
 #include "nnscape/closedness.hpp"
 #include "nnscape/error.hpp"
 #include "nnscape/grid.hpp"
@@ -57,10 +58,7 @@ void agree(bool ok, const std::string& why) {
   int flag = ok ? 1 : 0;
   MPI_Bcast(&flag, 1, MPI_INT, 0, MPI_COMM_WORLD);
   std::string msg = why;
-  int n = static_cast<int>(msg.size());
-  MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  msg.resize(static_cast<std::size_t>(n));
-  MPI_Bcast(msg.data(), n, MPI_CHAR, 0, MPI_COMM_WORLD);
+  broadcast(msg, MPI_COMM_WORLD);
   if (!flag) throw CollectiveError(msg);
 }
 
@@ -78,10 +76,7 @@ std::string read_spec_text(const std::string& path) {
     }
   }
   agree(ok, why);
-  int n = static_cast<int>(text.size());
-  MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  text.resize(static_cast<std::size_t>(n));
-  MPI_Bcast(text.data(), n, MPI_CHAR, 0, MPI_COMM_WORLD);
+  broadcast(text, MPI_COMM_WORLD);
   return text;
 }
 
@@ -106,14 +101,9 @@ std::vector<PatternVerdict> pattern_verdicts(const Grid& grid,
   std::vector<std::size_t> which;
   for (std::int64_t id : ids) {
     const TrialSpec ts = grid.trial_spec(grid.coords(id));
-    std::vector<Mask> masks = ts.masks;
-    if (masks.empty()) {  // dense: the checker decides it like any other pattern
-      const DatasetShape shape = dataset_shape(ts.data);
-      std::vector<int> w{shape.d};
-      w.insert(w.end(), ts.hidden.begin(), ts.hidden.end());
-      w.push_back(shape.m);
-      for (std::size_t l = 0; l + 1 < w.size(); ++l) masks.push_back(Mask::dense(w[l + 1], w[l]));
-    }
+    const DatasetShape shape = dataset_shape(ts.data);
+    std::vector<Mask> masks =
+        explicit_masks(ts.masks, layer_widths(shape.d, ts.hidden, shape.m));  // dense is checked like any
     std::string key;
     for (const Mask& m : masks) {
       key += std::to_string(m.rows) + "x" + std::to_string(m.cols) + ":";
@@ -309,12 +299,7 @@ RunSummary run_study(const RunOptions& opt) {
   sum.stopped = stopped != 0;
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::string end_time = utc_now();
-  {
-    char buf[32] = {};
-    end_time.copy(buf, sizeof buf - 1);
-    MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, MPI_COMM_WORLD);
-    end_time = buf;
-  }
+  broadcast(end_time, MPI_COMM_WORLD);
   store.end_run(run, {{"end_time", end_time},
                       {"ended", sum.pending == 0 ? "complete" : sum.stopped ? "stopped" : "incomplete"},
                       {"trials_run", std::to_string(sum.ran)},
