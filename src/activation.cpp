@@ -490,6 +490,13 @@ void evaluate_activation(Activation a, const double* z, std::size_t n, double* s
   Evaluate(/*allow_simd=*/true, a, z, n, s, ds, d2s);
 }
 
+std::string_view activation_simd() {
+#if NNSCAPE_ACTIVATION_AVX2
+  if (CpuHasAvx2()) return "sleef-avx2";
+#endif
+  return "scalar-libm";
+}
+
 namespace detail {
 // Not in the public header: lets the test suite check the scalar fallback against the AVX2 path
 // on machines that have AVX2 (where the fallback would otherwise never run).

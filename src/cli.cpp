@@ -22,6 +22,7 @@
 
 #include "cli_common.hpp"
 #include "nnscape/error.hpp"
+#include "nnscape/cpu_kernels.hpp"
 #include "nnscape/provenance.hpp"
 
 namespace nnscape {
@@ -65,7 +66,11 @@ int run_cli(int argc, char** argv) {
   NNSCAPE_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank) == MPI_SUCCESS, "MPI_Comm_rank failed");
 
   CLI::App app{"nnscape: loss-landscape geometry of small neural networks.", "nnscape"};
-  app.set_version_flag("--version", version_string(), "Print the version and library versions");
+  const CpuKernels kernels = cpu_kernels();
+  app.set_version_flag("--version",
+                       version_string() + "\ncpu kernels: " + kernels.mode + " (BLAS core " +
+                           kernels.blas_core + ", " + kernels.simd + ")",
+                       "Print the version, library versions and the CPU kernels in use");
   app.require_subcommand(1);
   app.footer(
       "nnscape's own options are all --long. Single-dash options (-hess_eps_type krylovschur,\n"

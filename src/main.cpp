@@ -5,10 +5,13 @@
 #include <string_view>
 
 #include "nnscape/cli.hpp"
+#include "nnscape/cpu_kernels.hpp"
 #include "nnscape/runner.hpp"
 #include "nnscape/runtime.hpp"
 
 int main(int argc, char** argv) {
+  // Before anything else: this may re-execute the program with the BLAS kernel pinned.
+  nnscape::pin_cpu_kernels(argv);
   // A study run must survive SIGTERM/SIGUSR1 from the first instant (a batch system may signal it
   // while MPI starts) and stop cleanly later. The subcommand is the first word that is not an
   // option; other commands keep the default action (terminate).

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "nnscape/broadcast.hpp"
+#include "nnscape/cpu_kernels.hpp"
 
 #ifndef NNSCAPE_VERSION
 #define NNSCAPE_VERSION "unknown"
@@ -67,19 +68,26 @@ std::string host_name() {
   return buf;
 }
 
+// The distinct values of `mine` over the ranks, comma-separated and sorted, the same on every
+// rank (HDF5 attributes are collective). Collective over comm.
+static std::string distinct_over_ranks(const std::string& mine, MPI_Comm comm) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  char buf[256] = {};
+  mine.copy(buf, sizeof buf - 1);
+  std::vector<char> all(static_cast<std::size_t>(size) * sizeof buf);
+  MPI_Allgather(buf, sizeof buf, MPI_CHAR, all.data(), sizeof buf, MPI_CHAR, comm);
+  std::set<std::string> values;
+  for (int r = 0; r < size; ++r) values.insert(std::string(all.data() + r * sizeof buf));
+  std::string list;
+  for (const std::string& x : values) list += (list.empty() ? "" : ",") + x;
+  return list;
+}
+
 Provenance collect_provenance(MPI_Comm comm, const std::vector<std::string>& command_line) {
   int size = 1;
   MPI_Comm_size(comm, &size);
-  // Host names, gathered so every rank writes the same (HDF5 attributes are collective).
-  char mine[256] = {};
-  const std::string h = host_name();
-  h.copy(mine, sizeof mine - 1);
-  std::vector<char> all(static_cast<std::size_t>(size) * sizeof mine);
-  MPI_Allgather(mine, sizeof mine, MPI_CHAR, all.data(), sizeof mine, MPI_CHAR, comm);
-  std::set<std::string> hosts;
-  for (int r = 0; r < size; ++r) hosts.insert(std::string(all.data() + r * sizeof mine));
-  std::string host_list;
-  for (const std::string& x : hosts) host_list += (host_list.empty() ? "" : ",") + x;
+  const std::string host_list = distinct_over_ranks(host_name(), comm);
 
   char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
   int len = 0;
@@ -103,6 +111,10 @@ Provenance collect_provenance(MPI_Comm comm, const std::vector<std::string>& com
                {"hosts", host_list},
                {"command_line", cmd},
                {"start_time", start}};
+  // What dispatched on the CPU (cpu_kernels.hpp). Ranks on different nodes may differ; a list
+  // with more than one value says the run was not pinned everywhere.
+  for (const auto& [key, value] : cpu_kernels_provenance())
+    p.emplace_back(key, distinct_over_ranks(value, comm));
   for (const char* v : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
                         "SLURM_ARRAY_TASK_COUNT", "SLURM_JOB_NODELIST", "SLURM_JOB_NAME"}) {
     // Rank 0's environment decides, so a variable set on one node only cannot split the ranks.

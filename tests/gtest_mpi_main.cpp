@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "nnscape/cpu_kernels.hpp"
 #include "nnscape/runtime.hpp"
 
 int main(int argc, char** argv) {
+  // The tests pin the CPU kernels as the nnscape binary does, so they pass on any x86-64 CPU.
+  nnscape::pin_cpu_kernels(argv);
   ::testing::InitGoogleTest(&argc, argv);
   int result = 0;
   {

@@ -29,4 +29,8 @@ bool is_analytic(Activation a);
 void evaluate_activation(Activation a, const double* z, std::size_t n, double* s, double* ds,
                          double* d2s);
 
+// Which code evaluate_activation runs on this CPU: "sleef-avx2" (SLEEF's AVX2 entry points, called
+// by name so no dispatch can change them) or "scalar-libm" on CPUs without AVX2 and FMA.
+std::string_view activation_simd();
+
 }  // namespace nnscape
