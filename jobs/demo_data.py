@@ -11,7 +11,13 @@ drawn uniformly from [-1, 1]^2, so the targets are exactly realizable.
   nullity d + 2 = 4 for one duplicate pair at zero loss (papers.md).
 
 Parameters are in nnscape's (PyTorch ``nn.Linear``) order: W1 row-major (out x in), b1, W2, b2.
+
+The targets are computed with Python's ``math.tanh`` (glibc's libm) and sums in a fixed order,
+not with numpy's matrix product or ufuncs: those dispatch on the CPU (OpenBLAS kernels, AVX-512
+loops), so the same script would write other last bits on another machine, and the quickstart's
+round-off-level numbers (loss ~1e-33) would differ with them.
 """
+import math
 import sys
 
 try:
@@ -22,6 +28,17 @@ except ImportError as exc:  # pragma: no cover - environment check
              "(bash jobs/install-deps does)")
 
 
+def teacher(xi, w1, b1, a, c):
+    """f(x) = c + sum_j a_j tanh(w_j . x + b_j), added left to right in float64."""
+    out = c
+    for j in range(len(b1)):
+        z = b1[j]
+        for k in range(len(xi)):
+            z += w1[j][k] * xi[k]
+        out += a[j] * math.tanh(z)
+    return out
+
+
 def main(out_dir):
     rng = np.random.default_rng(20251124)
     d, width, n = 2, 3, 1000
@@ -30,7 +47,7 @@ def main(out_dir):
     w2 = rng.normal(0.0, 1.0, size=(1, width))
     b2 = rng.normal(0.0, 0.1, size=1)
     x = rng.uniform(-1.0, 1.0, size=(n, d))
-    y = np.tanh(x @ w1.T + b1) @ w2.T + b2
+    y = np.array([[teacher(xi, w1, b1, w2[0], b2[0])] for xi in x.tolist()])
 
     with h5py.File(f"{out_dir}/data.h5", "w") as f:
         f["X"] = x

@@ -95,7 +95,7 @@ CpuKernels cpu_kernels() {
   CpuKernels k;
   const char* config = openblas_string("openblas_get_config");
   const char* core = openblas_string("openblas_get_corename");
-  k.blas = config ? "OpenBLAS " + trimmed(config) : "not OpenBLAS";
+  k.blas = config ? trimmed(config) : "not OpenBLAS";  // config reads "OpenBLAS 0.3.21 ..."
   k.blas_core = core ? trimmed(core) : "n/a";
   k.simd = std::string(activation_simd());
   if (const char* r = std::getenv(kRequestedVariable)) {

@@ -28,7 +28,7 @@ inline constexpr const char* kPinnedBlasCore = "Haswell";
 void pin_cpu_kernels(char** argv);
 
 struct CpuKernels {
-  std::string blas;           // "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell SERIAL", ...
+  std::string blas;           // "OpenBLAS 0.3.21 ... DYNAMIC_ARCH ...", or "not OpenBLAS"
   std::string blas_core;      // the core in use ("haswell"), or "n/a" for another BLAS
   std::string simd;           // "sleef-avx2" or "scalar-libm"
   std::string mode;           // "pinned", or "native: <why the result may depend on the CPU>"
