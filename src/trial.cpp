@@ -104,7 +104,11 @@ TrialRecord run_trial(const TrialSpec& spec) {
   LossModel model(net, data, spec.weight_decay);
   rec.seconds.data = clock.lap();
 
-  const std::vector<double> theta0 = initialize(net, spec.init, rec.init_seed);
+  NNSCAPE_CHECK(spec.start.empty() || spec.start.size() == static_cast<std::size_t>(net.num_params()),
+                "the start point has " + std::to_string(spec.start.size()) + " values, the network " +
+                    std::to_string(net.num_params()) + " parameters");
+  const std::vector<double> theta0 =
+      spec.start.empty() ? initialize(net, spec.init, rec.init_seed) : spec.start;
   rec.seconds.init = clock.lap();
 
   OptimizeOptions optimizer = spec.optimizer;

@@ -26,6 +26,9 @@ struct TrialSpec {
   std::vector<Mask> masks;        // one per weight matrix, or empty for dense
   InitSpec init;
   std::string init_text = "pytorch";  // as given, for the record
+  // An explicit θ0 (Network order, P values) instead of a draw from `init`: a start of known
+  // truth (an exact teacher, a split unit, a point 1e-3 from a minimum). Empty: draw from init.
+  std::vector<double> start;
   OptimizeOptions optimizer;
   double weight_decay = 0.0;
   std::uint64_t seed = 0;
