@@ -5,8 +5,10 @@
 //   nnscape pattern check --pattern LU --widths 2,2,2
 //   nnscape pattern check --pattern block_diagonal:blocks=2 --widths 4,4,4 --json
 //   nnscape pattern check --masks w1.txt,w2.txt --time-limit 30
+//   nnscape pattern check --pattern LU --widths 3,3,3 --no-rules --resource-limit 200000
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -28,6 +30,7 @@ struct PatternArgs {
   std::string widths;
   std::vector<std::string> masks;
   double time_limit = ClosednessOptions{}.time_limit_seconds;
+  std::uint64_t resource_limit = ClosednessOptions{}.resource_limit;
   bool no_rules = false;
   bool json = false;
 };
@@ -133,6 +136,7 @@ int run_pattern_check(const PatternArgs& a) {
 
   ClosednessOptions opts;
   opts.time_limit_seconds = a.time_limit;
+  opts.resource_limit = a.resource_limit;
   opts.use_rules = !a.no_rules;
   const ClosednessResult r = check_closedness(masks, opts);
 
@@ -171,6 +175,10 @@ Command add_pattern_command(CLI::App& app) {
                     "with /mask1, /mask2, ...")
       ->delimiter(',');
   check->add_option("--time-limit", a->time_limit, "Seconds for all Z3 calls together")
+      ->capture_default_str();
+  check->add_option("--resource-limit", a->resource_limit,
+                    "Z3 rlimit per solver call, 0 = none; unlike --time-limit, the verdict is then "
+                    "the same on every machine (same Z3 version)")
       ->capture_default_str();
   check->add_flag("--no-rules", a->no_rules,
                   "Skip the cheap rules and reductions: the whole statement goes to Z3");

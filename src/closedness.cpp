@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <set>
 #include <string>
@@ -155,7 +156,10 @@ double parse_decimal(const z3::expr& e) {
   return std::stod(s);
 }
 
+// Z3's reason for unknown → rule. The resource limit (rlimit) reads "max. resource limit
+// exceeded"; the wall-clock limit "timeout" or "canceled".
 std::string unknown_rule(const std::string& reason) {
+  if (reason.find("resource") != std::string::npos) return "resource_limit";
   return reason.find("timeout") != std::string::npos || reason.find("cancel") != std::string::npos
              ? "timeout"
              : "z3_unknown";
@@ -428,14 +432,40 @@ class Z3Checker {
     }
     try {
       s.set("timeout", static_cast<unsigned>(std::max(1.0, seconds * 1000.0)));
+      // Per call, counted from the context's current count (Z3 4.8: scoped_rlimit in check).
+      if (opts_.resource_limit > 0)
+        s.set("rlimit", static_cast<unsigned>(opts_.resource_limit));
       s.add(f);
       const z3::check_result r = s.check();
-      if (r == z3::unknown) note = s.reason_unknown();
+      // Work done since the last check: the context's cumulative "rlimit count" (a fresh context
+      // per checker, so it starts at 0), read after every check.
+      std::uint64_t used = 0;
+      if (opts_.resource_limit > 0)
+        if (const std::optional<std::uint64_t> count = rlimit_count(s)) {
+          used = *count >= rlimit_count_ ? *count - rlimit_count_ : 0;
+          rlimit_count_ = *count;
+        }
+      if (r == z3::unknown) {
+        note = s.reason_unknown();
+        // Several tactics (nlqsat among them) report an exhausted rlimit as "canceled", like a
+        // timeout; the work this call did tells the two apart deterministically.
+        if (opts_.resource_limit > 0 && note.find("resource") == std::string::npos &&
+            used >= opts_.resource_limit)
+          note = "max. resource limit exceeded (Z3: " + note + ")";
+      }
       return r;
     } catch (const z3::exception& e) {
       note = std::string("z3 error: ") + e.msg();
       return z3::unknown;
     }
+  }
+
+  static std::optional<std::uint64_t> rlimit_count(z3::solver& s) {
+    const z3::stats st = s.statistics();
+    for (unsigned i = 0; i < st.size(); ++i)
+      if (st.key(i) == "rlimit count")
+        return st.is_uint(i) ? st.uint_value(i) : static_cast<std::uint64_t>(st.double_value(i));
+    return std::nullopt;
   }
 
   static std::string to_string(z3::check_result r) {
@@ -451,6 +481,7 @@ class Z3Checker {
   std::vector<std::uint8_t> reach_;
   int rows_ = 0;
   int cols_ = 0;
+  std::uint64_t rlimit_count_ = 0;  // Z3's "rlimit count" after the last check
 };
 
 // Steps 1 (per component), 3 and 4 for one connected pattern.
@@ -490,6 +521,8 @@ void state_optimum(ClosednessResult& r, const std::vector<Mask>& masks) {
 ClosednessResult check_closedness(const std::vector<Mask>& masks, const ClosednessOptions& opts) {
   const auto start = Clock::now();
   NNSCAPE_CHECK(opts.time_limit_seconds > 0.0, "check_closedness: time limit must be > 0");
+  NNSCAPE_CHECK(opts.resource_limit <= std::numeric_limits<unsigned>::max(),
+                "check_closedness: resource limit must fit Z3's unsigned rlimit");
   const std::vector<int> widths = mask_widths(masks);
   check_masks(masks, widths, "check_closedness");
   const auto end = start + std::chrono::duration_cast<Clock::duration>(

@@ -17,9 +17,16 @@
 //     A ∉ L_I (nlsat, unsat of P(W) = A) and A ∈ closure(L_I) (nlqsat on ∀ε>0 ∃W |P(W)−A| < ε);
 //  4. "z3_qe": the whole first-order statement ∃A [∀ε>0 ∃W |P(W)−A|∞ < ε] ∧ [∀W' P(W') ≠ A],
 //     decided by Z3's nlqsat (quantified nonlinear real arithmetic); unsat means closed.
-//     "timeout" when the time limit ran out, "z3_unknown" / "z3_error" otherwise.
+//     "timeout" when the time limit ran out, "resource_limit" when a Z3 call used up its
+//     resource limit, "z3_unknown" / "z3_error" otherwise.
+// Limits: time_limit_seconds is wall-clock, so whether a hard pattern is decided depends on the
+// machine's speed and load. resource_limit (Z3's "rlimit", counted in Z3's own work units) does
+// not: with it, the verdict is a deterministic function of the pattern, the options and the Z3
+// version. Tests and reproducible studies should set resource_limit and keep the time limit as a
+// generous safety net only.
 // A not_closed verdict from 3 or 4 always comes with a witness A that was checked again on its
 // own (membership unsat, closure sat) and with a sequence of products converging to it.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,7 +37,10 @@
 namespace nnscape {
 
 struct ClosednessOptions {
-  double time_limit_seconds = 10.0;  // for all Z3 calls of one check together
+  double time_limit_seconds = 10.0;  // for all Z3 calls of one check together (wall-clock)
+  // Z3 rlimit for each solver call (deterministic, unlike the time limit); 0 = none. A call
+  // that exhausts it answers unknown, reported as rule "resource_limit".
+  std::uint64_t resource_limit = 0;
   // false: skip 1-3 and hand the whole pattern to Z3 (tests compare the two routes).
   bool use_rules = true;
   bool search_witness = true;  // step 3
