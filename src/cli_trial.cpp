@@ -30,6 +30,7 @@ struct TrialArgs {
   std::string optimizer = "ntr";
   std::string optimizer_name;
   std::string init = "pytorch";
+  std::string start;  // θ0 as a text file, instead of a draw from --init
   std::string pattern = "dense";
   std::vector<std::string> masks;
   std::uint64_t seed = 0;
@@ -117,6 +118,10 @@ int run_trial_command(TrialArgs a, const CLI::App& cmd) {
   spec.data = parse_dataset_spec(a.data);
   spec.init = parse_init(a.init);
   spec.init_text = a.init;
+  if (!a.start.empty()) {
+    spec.start = read_vector_text(a.start);
+    spec.init_text = "start:" + a.start;
+  }
   // A pattern text becomes masks in run_trial, once d and m are known; --masks files are read
   // here and recorded as the equivalent pattern text. Either way a bad pattern stops us now.
   if (a.masks.empty()) {
@@ -201,6 +206,9 @@ Command add_trial_command(CLI::App& app) {
                     "Name for the options prefix opt_<name>_ (default: the TAO type)");
   trial->add_option("--init", a->init, "pytorch | normal[:scale=s] | small[:scale=s]")
       ->capture_default_str();
+  trial->add_option("--start", a->start,
+                    "θ0 from a text file (one number per line, nnscape's parameter order) "
+                    "instead of a draw from --init: a start of known truth");
   trial->add_option("--seed", a->seed, "Trial seed (data and initialization derive from it)")
       ->capture_default_str();
   trial->add_option("--weight-decay", a->weight_decay, "λ in the loss term (λ/2)||θ||²")

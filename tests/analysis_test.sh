@@ -83,7 +83,10 @@ with h5py.File("r.h5", "r") as f:
     assert len(df) == len(t) == 16, (len(df), len(t))
     assert list(df.trial_id) == list(t["trial_id"])
     assert list(df.status) == [s.decode() for s in t["status"]]
-    assert (df.state == "done").all() and (t["state"] == 1).all()
+    # Every trial ran (none pending); whether one ends done or failed is the trial's business,
+    # and the loader must say the same as the file either way.
+    assert (t["state"] != 0).all() and ((df.state == "done") == (t["state"] == 1)).all()
+    with_spectra = 0
     for axis, col in AX:
         labels = [v.decode() for v in f["axes"][axis][()]]
         got = [str(v) for v in df[col]]
@@ -94,10 +97,15 @@ with h5py.File("r.h5", "r") as f:
             assert got == want, (col, got[:3], want[:3])
     for r in t:
         tid = int(r["trial_id"])
+        if r["state"] != 1:
+            continue  # a failed trial's slots may be empty
         for which in ("hessian", "gauss_newton"):
             off, cnt = int(r[which + "_offset"]), int(r[which + "_count"])
+            if cnt == 0:
+                continue
+            with_spectra += 1
             ev = spectrum("r.h5", tid, which)
-            assert len(ev) == cnt > 0 and np.array_equal(ev, f["values"][which][off:off + cnt])
+            assert len(ev) == cnt and np.array_equal(ev, f["values"][which][off:off + cnt])
         th = params("r.h5", tid)
         assert len(th) == int(r["P"]) and np.array_equal(
             th, f["values/theta"][int(r["theta_offset"]):int(r["theta_offset"]) + len(th)])
@@ -107,6 +115,7 @@ with h5py.File("r.h5", "r") as f:
         assert np.array_equal(tr[["iteration", "loss", "grad_norm", "param_norm"]].to_numpy(),
                               f["values/trajectory"][off:off + cnt, :4])
         assert tr.iteration.is_monotonic_increasing
+    assert with_spectra > 0, "no trial stored a spectrum: the comparison above checked nothing"
     assert study_spec("r.h5") == f["study/spec"][()].decode()
     # product_error is −1 ("not applicable") for teacher data: the loader makes it NaN.
     assert (t["product_error"] == -1).all() and df.product_error.isna().all()

@@ -1,6 +1,7 @@
 // classify_point's priority rules and analyse_redundancy's lists, distances and predicted
 // nullities. The nullity predictions (papers.md: "check it numerically before relying on it")
 // are compared with the zero count of the exact dense Hessian at zero-loss fits, where H = G.
+// openblas cores: Haswell SkylakeX Zen Sandybridge
 #include <gtest/gtest.h>
 
 #include <algorithm>

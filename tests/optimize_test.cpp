@@ -9,6 +9,7 @@
 // - bookkeeping: counters, the log-spaced trajectory, option pass-through under the prefix
 //   opt_<name>_, unknown types, NaN/Inf.
 // Each run prints one summary line (iterations, evaluations, seconds) for the record.
+// openblas cores: Haswell SkylakeX Zen Sandybridge
 #include <gtest/gtest.h>
 #include <petscsys.h>
 

@@ -66,10 +66,13 @@ for masks in w1.txt,w2.txt lu.h5; do
     && pass "--masks $masks" || fail "--masks $masks: $(cat m.json)"
 done
 
-# 4. trial --pattern: the LU trial of Le et al. diverges; the true loss falls along the run.
-if "$NNSCAPE" trial --data linear:d=3,n=300,matrix=anti_identity --widths 3 --activation identity \
-     --pattern LU --optimizer lmvm --seed 11 > trial.json 2> err.txt; then
-  [ "$(json trial.json 'r["status"], r["pattern"], r["P"]')" = "diverged LU 18" ] \
+# 4. trial --pattern: the LU trial of Le et al. diverges; the true loss falls along the run. It
+# starts on the divergent family W1 = [[1/e, 0], [1/e, e]], W2 = [[-1/e, 1/e], [0, e]] at e = 1
+# (product [[0, 1], [1, e^2]], biases 0): below the loss of any bounded set the norm must grow.
+printf '1\n1\n1\n0\n0\n-1\n1\n1\n0\n0\n' > lu_start.txt
+if "$NNSCAPE" trial --data linear:d=2,n=300,matrix=anti_identity --widths 2 --activation identity \
+     --pattern LU --optimizer lmvm --start lu_start.txt > trial.json 2> err.txt; then
+  [ "$(json trial.json 'r["status"], r["pattern"], r["P"]')" = "diverged LU 10" ] \
     && pass "trial --pattern LU diverged" || fail "trial: $(json trial.json 'r["status"], r["pattern"], r["P"]')"
   [ "$(json trial.json 'r["optimization"]["trajectory_columns"][-1]')" = true_loss ] \
     && pass "true_loss column" || fail "columns $(json trial.json 'r["optimization"]["trajectory_columns"]')"

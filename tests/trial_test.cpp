@@ -2,6 +2,7 @@
 // a single trial can show. Every case starts from a constructed point whose truth is known (an
 // exact teacher, a split unit, a point 1e-3 from a known minimizer, a member of the LU pattern's
 // divergent family), never from a random start whose trajectory happens to end well.
+// openblas cores: Haswell SkylakeX Zen Sandybridge
 #include <gtest/gtest.h>
 
 #include <algorithm>
