@@ -17,9 +17,9 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); Ope
 # 1. Engine.
 filter=${ENGINE_FILTER:-BM_(dgemm|gradient|hvp)}
 env -u OPENBLAS_CORETYPE "$build/tests/bench/engine_bench" --benchmark_filter="$filter" \
-  --benchmark_min_time=0.3 --benchmark_format=json > "$work/native.json" 2> /dev/null
+  --benchmark_min_time=0.3 --benchmark_out="$work/native.json" --benchmark_out_format=json > /dev/null 2>&1
 OPENBLAS_CORETYPE=Haswell "$build/tests/bench/engine_bench" --benchmark_filter="$filter" \
-  --benchmark_min_time=0.3 --benchmark_format=json > "$work/pinned.json" 2> /dev/null
+  --benchmark_min_time=0.3 --benchmark_out="$work/pinned.json" --benchmark_out_format=json > /dev/null 2>&1
 /usr/bin/python3 - "$work/native.json" "$work/pinned.json" "$native_core" <<'PY'
 import json, sys
 native = {b["name"]: b["cpu_time"] for b in json.load(open(sys.argv[1]))["benchmarks"]}
@@ -38,12 +38,12 @@ median_time() {  # runs "$@" 5 times, prints the median wall time in seconds
   done | sort -g | sed -n 3p
 }
 printf '%-48s %12s %12s %14s\n' "trial (wall s, median of 5)" native pinned pinned/native
-for args in "--data teacher:width=8,d=10,n=4096 --widths 16 --optimizer ntr --seed 1" \
-            "--data teacher:width=3,d=3,n=700 --widths 5 --optimizer nls --seed 2" \
-            "--data gp:d=4,n=2000 --widths 64 --optimizer lmvm --seed 3"; do
+for args in "--data teacher:width=3,d=3,n=700 --widths 5 --optimizer nls --seed 2" \
+            "--data gp:d=4,n=2000 --widths 64 --optimizer lmvm --seed 3 -opt_lmvm_tao_max_it 2000" \
+            "--data teacher:width=8,d=10,n=4096 --widths 16 --optimizer lmvm --seed 1 -opt_lmvm_tao_max_it 3000"; do
   # shellcheck disable=SC2086
   tn=$(NNSCAPE_CPU_KERNELS=native median_time "$build/nnscape" trial $args)
   # shellcheck disable=SC2086
   tp=$(median_time "$build/nnscape" trial $args)
-  printf '%-48s %12s %12s %14.3f\n' "${args:0:48}" "$tn" "$tp" "$(echo "$tp / $tn" | bc -l)"
+  printf '%-48s %12s %12s %14.3f\n' "$(echo "$args" | cut -d' ' -f2,4,6)" "$tn" "$tp" "$(echo "$tp / $tn" | bc -l)"
 done
