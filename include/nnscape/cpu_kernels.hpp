@@ -33,7 +33,6 @@ struct CpuKernels {
   std::string simd;           // "sleef-avx2" or "scalar-libm"
   std::string mode;           // "pinned", or "native: <why the result may depend on the CPU>"
   std::string requested_core; // the OPENBLAS_CORETYPE the user had set, or ""
-  bool pinned() const { return mode == "pinned"; }
 };
 
 // What this process runs with. Not collective; cheap.
