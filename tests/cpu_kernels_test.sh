@@ -22,13 +22,9 @@ with_core() {
   local core=$1; shift
   if [[ $core == unset ]]; then env -u OPENBLAS_CORETYPE "$@"; else OPENBLAS_CORETYPE=$core "$@"; fi
 }
-prov() {  # file key: the attribute of the file's first run
-  "$PY" - "$1" "$2" <<'PYEOF'
-import sys, h5py
-p = h5py.File(sys.argv[1], "r")["provenance"]
-v = p[sorted(p)[0]].attrs[sys.argv[2]]
-print(v.decode() if isinstance(v, bytes) else v)
-PYEOF
+prov() {  # file key: the attribute of the file's first run, read by the project's loader
+  (cd "$src" && "$PY" -c 'import sys; from analysis.load import provenance
+print(provenance(sys.argv[1]).iloc[0][sys.argv[2]])' "$work/$1" "$2")
 }
 
 # 1. The study under every core type.
