@@ -13,7 +13,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/script_common.sh" quickstart_test
 src=${NNSCAPE_SOURCE_DIR:?set NNSCAPE_SOURCE_DIR to the repository}
 
-if NNSCAPE=$NNSCAPE bash "$src/jobs/quickstart" "$work/q" > out.txt 2> err.txt; then
+if NNSCAPE_QUICKSTART_BINARY=$NNSCAPE bash "$src/jobs/quickstart" "$work/q" > out.txt 2> err.txt; then
   pass "jobs/quickstart exits 0"
 else
   fail "jobs/quickstart failed: $(tail -5 err.txt)"
@@ -56,7 +56,7 @@ else
   pass "quickstart.yaml leaves the outcome to the checked README"
 fi
 
-if NNSCAPE=$NNSCAPE bash "$src/jobs/quickstart" "$work/q" > out2.txt 2> err2.txt \
+if NNSCAPE_QUICKSTART_BINARY=$NNSCAPE bash "$src/jobs/quickstart" "$work/q" > out2.txt 2> err2.txt \
    && grep -q "16 done, 0 failed, 0 pending (this run: 0 in" out2.txt; then
   pass "a second run resumes and runs no trial"
 else
