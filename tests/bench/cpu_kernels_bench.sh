@@ -45,5 +45,5 @@ for args in "--data teacher:width=3,d=3,n=700 --widths 5 --optimizer nls --seed 
   tn=$(NNSCAPE_CPU_KERNELS=native median_time "$build/nnscape" trial $args)
   # shellcheck disable=SC2086
   tp=$(median_time "$build/nnscape" trial $args)
-  printf '%-48s %12s %12s %14.3f\n' "$(echo "$args" | cut -d' ' -f2,4,6)" "$tn" "$tp" "$(echo "$tp / $tn" | bc -l)"
+  printf '%-48s %12s %12s %14.3f\n' "$(echo "$args" | cut -d' ' -f2,4,6)" "$tn" "$tp" "$(awk -v p="$tp" -v n="$tn" 'BEGIN { print p / n }')"
 done
