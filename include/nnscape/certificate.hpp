@@ -1,0 +1,51 @@
+#pragma once
+// Proofs about an end point in ball arithmetic (Arb): that a unique critical point of the loss
+// lies in a box around θ, and what kind it is. Pure: no MPI, no PETSc, no global state.
+//
+// Method (Krawczyk): with X = θ̃ + [−r, r]^P, g = ∇L and Y ≈ H(θ̃)⁻¹,
+//   K(X) = θ̃ − Y g(θ̃) + (I − Y H(X)) (X − θ̃)  ⊂  interior of X
+// proves that g has exactly one zero θ* in X (H(X) is the Hessian enclosed over the whole box).
+// Then a Cholesky factorization of H(X) − μI that succeeds in ball arithmetic proves H ≻ μI on
+// all of X (a strict minimum with λ_min ≥ μ); a vector v with vᵀH(X)v < 0 proves a saddle.
+// Supported: one hidden layer (masks allowed) with tanh, sigmoid, softplus or identity hidden
+// activation; anything else returns method "none" with the reason.
+#include <limits>
+#include <span>
+#include <string>
+
+#include "nnscape/dataset.hpp"
+#include "nnscape/network.hpp"
+
+namespace nnscape {
+
+enum class CertifiedKind { none, strict_min, saddle };
+
+struct BallCertificate {
+  CertifiedKind kind = CertifiedKind::none;
+  std::string method;  // "krawczyk+cholesky", "krawczyk+curvature", or "" when none
+  std::string reason;  // why no proof, when kind == none
+  // The unique critical point θ* satisfies |θ*_i − θ̃_i| ≤ radius for every i (∞-norm box).
+  double radius = std::numeric_limits<double>::quiet_NaN();
+  // strict_min: proven λ_min(H(θ)) ≥ lambda_min_lower for every θ in the box.
+  double lambda_min_lower = std::numeric_limits<double>::quiet_NaN();
+  // saddle: proven vᵀH(θ)v / vᵀv ≤ curvature_upper < 0 for every θ in the box.
+  double curvature_upper = std::numeric_limits<double>::quiet_NaN();
+  // Upper bound of ‖H(θ) − H(θ̃)‖₂ over the box (Frobenius norm of the radii): every eigenvalue
+  // of H(θ*) lies within this of the corresponding eigenvalue of H(θ̃) (Weyl).
+  double hessian_variation = std::numeric_limits<double>::quiet_NaN();
+  // Proven upper bound of the loss over the box.
+  double loss_upper = std::numeric_limits<double>::quiet_NaN();
+};
+
+struct CertifyOptions {
+  int precision_bits = 64;  // Arb working precision
+  int max_inflations = 6;   // ε-inflation rounds of the Krawczyk box
+};
+
+// theta is θ̃ (Network order). weight_decay λ adds (λ/2)‖θ‖² to the loss as in LossModel.
+BallCertificate certify_critical_point(const Network& net, const Dataset& data, double weight_decay,
+                                       std::span<const double> theta, const CertifyOptions& opts = {});
+
+std::string_view to_string(CertifiedKind k);
+
+}  // namespace nnscape
