@@ -1,4 +1,4 @@
-"""Read nnscape results files (HDF5, schema version 1) into pandas.
+"""Read nnscape results files (HDF5, schema version 2) into pandas.
 
 The schema is documented at the top of include/nnscape/store.hpp; the /trials columns and their
 types are listed in src/store.cpp (class RowLayout). This module takes whatever columns a file
@@ -32,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # /axes/<axis> → readable column, in trial-coordinate order (spec.hpp, enum Axis).
 AXES = (
@@ -52,7 +52,8 @@ STATES = {0: "pending", 1: "done", 2: "failed"}
 # Columns known before a trial runs (written at creation): never masked for pending rows.
 _DESCRIPTION = re.compile(r"^(trial_id|axis_.*|seed|data_seed|P|N|.*_offset|.*_capacity)$")
 # Integer result columns that are counts: −1 there means "not known / not applicable".
-_COUNT = re.compile(r"^(n_.*|.*_n_(neg|zero|pos)|predicted_nullity.*|measured_nullity.*)$")
+_COUNT = re.compile(r"^(n_.*|.*_n_(neg|zero|pos|undecided)|predicted_nullity.*|measured_nullity.*|"
+                    r"certificate_(core_width|jacobian_nullity))$")
 
 # Float results that are norms or distances: a negative value is the "not applicable" marker
 # (product_error is −1 unless the data are linear).
@@ -64,7 +65,7 @@ class ResultsFileError(Exception):
 
 
 def _open(path: PathLike) -> "h5py.File":
-    """Open `path` read-only after checking it is an nnscape results file of schema 1."""
+    """Open `path` read-only after checking it is an nnscape results file of schema 2."""
     p = os.fspath(path)
     if not os.path.exists(p):
         raise ResultsFileError(f"results file '{p}': no such file")

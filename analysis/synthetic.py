@@ -34,7 +34,7 @@ def row_dtype(extra: bool) -> np.dtype:
     for s in ("hessian", "gauss_newton"):
         c += [(f"{s}_complete", "i1"), (f"{s}_method", "S32"), (f"{s}_n_neg", "<i4"),
               (f"{s}_n_zero", "<i4"), (f"{s}_n_pos", "<i4"), (f"{s}_lambda_min", "<f8"),
-              (f"{s}_lambda_max", "<f8"), (f"{s}_gap_decades", "<f8"),
+              (f"{s}_lambda_max", "<f8"), (f"{s}_n_undecided", "<i4"),
               (f"{s}_threshold", "<f8"), (f"{s}_scale", "<f8"), (f"{s}_largest_zero", "<f8"),
               (f"{s}_smallest_nonzero", "<f8"), (f"{s}_certain", "i1"),
               (f"{s}_converged", "<i4"), (f"{s}_iterations", "<i4"), (f"{s}_tolerance", "<f8"),
@@ -44,6 +44,13 @@ def row_dtype(extra: bool) -> np.dtype:
           ("n_duplicate", "<i4"), ("n_antipodal", "<i4"), ("predicted_nullity", "<i4"),
           ("predicted_nullity_h", "<i4"), ("measured_nullity", "<i4"),
           ("measured_nullity_g", "<i4"), ("nullity_matches", "i1"), ("product_error", "<f8")]
+    c += [("certified", "i1"), ("certificate_method", "S32"), ("certificate_reason", "S160"),
+          ("certificate_radius", "<f8"), ("certificate_lambda_min_lower", "<f8"),
+          ("certificate_curvature_upper", "<f8"), ("certificate_loss_upper", "<f8"),
+          ("certificate_reduction", "S64"), ("certificate_core_width", "<i4"),
+          ("certificate_distance", "<f8"), ("certificate_jacobian_nullity", "<i4"),
+          ("certificate_norm_ratio", "<f8"), ("certificate_runaway_units", "S64"),
+          ("polish_steps", "<i4"), ("polish_distance", "<f8"), ("polish_grad_before", "<f8")]
     c += [(f"seconds_{t}", "<f8") for t in ("data", "init", "train", "spectrum", "analysis",
                                             "total")]
     if extra:
@@ -148,7 +155,7 @@ def write(path: str, pending: int = 0, closedness: bool = False, seed: int = 0) 
             r[f"{s}_n_zero"] = nz
             r[f"{s}_n_pos"] = P - nz - r[f"{s}_n_neg"]
             r[f"{s}_lambda_min"], r[f"{s}_lambda_max"] = ev[0], ev[-1]
-            r[f"{s}_gap_decades"] = 9.0 if nz else 0.0
+            r[f"{s}_n_undecided"] = 0
             r[f"{s}_threshold"], r[f"{s}_scale"] = 1e-12, ev[-1]
             r[f"{s}_largest_zero"], r[f"{s}_smallest_nonzero"] = 1e-16, 1e-7
             r[f"{s}_certain"], r[f"{s}_converged"], r[f"{s}_iterations"] = 1, P, 1
@@ -163,6 +170,22 @@ def write(path: str, pending: int = 0, closedness: bool = False, seed: int = 0) 
         r["predicted_nullity_h"] = 1 if redundant else 0
         r["measured_nullity"], r["measured_nullity_g"] = nz, nz
         r["nullity_matches"] = 1
+        r["certified"] = int(status != "saddle")
+        r["certificate_method"] = {"strict_min": b"krawczyk+cholesky",
+                                   "degenerate_min": b"reduction+krawczyk+cholesky",
+                                   "diverged": b"divergence_evidence"}.get(status, b"")
+        r["certificate_reason"] = b"" if status != "saddle" else b"Krawczyk test failed"
+        r["certificate_radius"] = 1e-12 if status in ("strict_min", "degenerate_min") else np.nan
+        r["certificate_lambda_min_lower"] = 0.5 * lam[0] if status == "strict_min" else np.nan
+        r["certificate_curvature_upper"] = np.nan
+        r["certificate_loss_upper"] = loss[-1] * 1.01
+        r["certificate_reduction"] = b"duplicate 1,3" if status == "degenerate_min" else b""
+        r["certificate_core_width"] = -1
+        r["certificate_distance"] = 1e-13 if status == "degenerate_min" else np.nan
+        r["certificate_jacobian_nullity"] = nz if status == "degenerate_min" else -1
+        r["certificate_norm_ratio"] = 30.0 if diverge else np.nan
+        r["certificate_runaway_units"] = b"0,1" if diverge else b""
+        r["polish_steps"], r["polish_distance"], r["polish_grad_before"] = 2, 1e-9, 1e-10
         r["product_error"] = 1.0 / iters[-1] if linear else np.nan
         secs = rng.uniform(0.001, 0.2, size=5)
         for k, name in enumerate(("data", "init", "train", "spectrum", "analysis")):
@@ -180,7 +203,7 @@ def write(path: str, pending: int = 0, closedness: bool = False, seed: int = 0) 
         traj.append(t)
     with h5py.File(path, "w") as f:
         st = f.create_group("study")
-        st.attrs["schema_version"] = np.int64(1)
+        st.attrs["schema_version"] = np.int64(2)
         st.attrs["spec_hash"] = np.bytes_("0123456789abcdef")
         st.attrs["name"] = np.bytes_("synthetic")
         st.attrs["full_size"] = np.int64(n)

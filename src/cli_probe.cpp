@@ -124,8 +124,8 @@ int run_probe(const ProbeArgs& a) {
   opts.extremes = a.extremes;
   out["dense_limit"] = opts.dense_limit;
   out["extremes"] = opts.extremes;
-  out["inertia_rule"] = {{"zero_ceiling", opts.inertia.zero_ceiling},
-                         {"min_gap_decades", opts.inertia.min_gap_decades}};
+  out["inertia_bounds"] = {{"backward_factor", opts.inertia.backward_factor},
+                           {"margin", opts.inertia.margin}};
   out["hessian"] = to_json(compute_spectrum(model, Curvature::hessian, opts));
   out["gauss_newton"] = to_json(compute_spectrum(model, Curvature::gauss_newton, opts));
 

@@ -12,7 +12,7 @@ Json to_json(const Spectrum& s) {
   j["n_neg"] = s.inertia.n_neg;
   j["n_zero"] = s.inertia.n_zero;
   j["n_pos"] = s.inertia.n_pos;
-  j["gap_decades"] = s.inertia.gap_decades;  // +inf becomes null in JSON
+  j["n_undecided"] = s.inertia.n_undecided;
   j["threshold"] = s.inertia.threshold;
   j["certain"] = s.inertia.certain;
   j["scale"] = s.inertia.scale;
@@ -81,6 +81,24 @@ Json optimization_json(const OptimizeResult& o, bool compact) {
 
 }  // namespace
 
+Json to_json(const Certificate& c) {
+  Json j;
+  j["certified"] = c.certified;
+  j["method"] = c.method;
+  j["reason"] = c.reason;
+  j["radius"] = c.radius;
+  j["lambda_min_lower"] = c.lambda_min_lower;
+  j["curvature_upper"] = c.curvature_upper;
+  j["loss_upper"] = c.loss_upper;
+  j["reduction"] = c.reduction;
+  j["core_width"] = c.core_width;
+  j["distance"] = c.distance;
+  j["jacobian_nullity"] = c.jacobian_nullity;
+  j["norm_ratio"] = c.norm_ratio;
+  j["runaway_units"] = c.runaway_units;
+  return j;
+}
+
 Json to_json(const TrialRecord& r, bool compact) {
   Json j;
   j["architecture"] = r.architecture;
@@ -96,7 +114,12 @@ Json to_json(const TrialRecord& r, bool compact) {
   j["P"] = r.num_params;
   j["N"] = r.num_samples;
   j["status"] = r.status;
+  j["certified"] = r.certificate.certified;
   j["error"] = r.error;
+  j["certificate"] = to_json(r.certificate);
+  j["polish"] = {{"applied", r.polish.applied},         {"steps", r.polish.steps},
+                 {"distance", r.polish.distance},       {"grad_before", r.polish.grad_before},
+                 {"grad_after", r.polish.grad_after},   {"next_step", r.polish.next_step}};
   j["measured_nullity"] = r.measured_nullity;
   j["measured_nullity_g"] = r.measured_nullity_g;
   j["nullity_matches"] = r.nullity_matches;

@@ -219,6 +219,7 @@ Spectrum krylov_spectrum(LossModel& model, Curvature which, const SpectrumOption
   s.inertia.n_neg = -1;
   s.inertia.n_zero = -1;
   s.inertia.n_pos = -1;
+  s.inertia.n_undecided = -1;
   s.inertia.certain = false;
   for (double v : s.eigenvalues) s.inertia.scale = std::max(s.inertia.scale, std::abs(v));
   return s;
@@ -228,44 +229,6 @@ Spectrum krylov_spectrum(LossModel& model, Curvature which, const SpectrumOption
 
 const char* options_prefix(Curvature which) {
   return which == Curvature::hessian ? "hess_" : "gn_";
-}
-
-std::vector<double> symmetric_eigenvalues(std::vector<double> matrix, std::ptrdiff_t p) {
-  NNSCAPE_CHECK(p >= 0, "symmetric_eigenvalues: negative size");
-  NNSCAPE_CHECK(p <= INT_MAX, "symmetric_eigenvalues: matrix too large for LAPACK's int");
-  NNSCAPE_CHECK(matrix.size() == static_cast<std::size_t>(p) * static_cast<std::size_t>(p),
-                "symmetric_eigenvalues: matrix is not P x P");
-  // LAPACK's behaviour on NaN/Inf input is undefined (it may loop or return garbage); a
-  // non-finite curvature is a failed trial and should say so.
-  for (double v : matrix) {
-    NNSCAPE_CHECK(std::isfinite(v), "symmetric_eigenvalues: matrix has a non-finite entry");
-  }
-  if (p == 0) return {};
-
-  const char jobz = 'N';  // values only: vectors would cost several times more (O(P³) extra)
-  const char uplo = 'U';  // symmetric, so either triangle will do
-  const lapack_int n = static_cast<lapack_int>(p);
-  std::vector<double> w(static_cast<std::size_t>(p));
-  lapack_int info = 0;
-  // Workspace query first (lwork = liwork = -1), then the real call.
-  double work_query = 0.0;
-  lapack_int iwork_query = 0;
-  lapack_int lwork = -1;
-  lapack_int liwork = -1;
-  LAPACK_dsyevd(&jobz, &uplo, &n, matrix.data(), &n, w.data(), &work_query, &lwork, &iwork_query,
-                &liwork, &info);
-  if (info != 0) throw Error("dsyevd workspace query failed: info = " + std::to_string(info));
-  lwork = static_cast<lapack_int>(work_query);
-  liwork = std::max<lapack_int>(iwork_query, 1);
-  std::vector<double> work(static_cast<std::size_t>(std::max<lapack_int>(lwork, 1)));
-  std::vector<lapack_int> iwork(static_cast<std::size_t>(liwork));
-  LAPACK_dsyevd(&jobz, &uplo, &n, matrix.data(), &n, w.data(), work.data(), &lwork, iwork.data(),
-                &liwork, &info);
-  if (info != 0) {
-    throw Error("dsyevd failed: info = " + std::to_string(info) +
-                (info > 0 ? " (the algorithm did not converge)" : " (illegal argument)"));
-  }
-  return w;  // LAPACK returns them ascending
 }
 
 Spectrum compute_spectrum(LossModel& model, Curvature which, const SpectrumOptions& opts) {

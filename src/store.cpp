@@ -114,7 +114,7 @@ class RowLayout {
       add(p + "n_pos", Kind::i32);
       add(p + "lambda_min", Kind::f64);
       add(p + "lambda_max", Kind::f64);
-      add(p + "gap_decades", Kind::f64);
+      add(p + "n_undecided", Kind::i32);
       add(p + "threshold", Kind::f64);
       add(p + "scale", Kind::f64);
       add(p + "largest_zero", Kind::f64);
@@ -140,6 +140,23 @@ class RowLayout {
     add("measured_nullity_g", Kind::i32);
     add("nullity_matches", Kind::i8);
     add("product_error", Kind::f64);
+    // The verdict's proof (verdict.hpp) and the polishing before it.
+    add("certified", Kind::i8);
+    add("certificate_method", Kind::str, false, 32);
+    add("certificate_reason", Kind::str, false, 160);
+    add("certificate_radius", Kind::f64);
+    add("certificate_lambda_min_lower", Kind::f64);
+    add("certificate_curvature_upper", Kind::f64);
+    add("certificate_loss_upper", Kind::f64);
+    add("certificate_reduction", Kind::str, false, 64);
+    add("certificate_core_width", Kind::i32);
+    add("certificate_distance", Kind::f64);
+    add("certificate_jacobian_nullity", Kind::i32);
+    add("certificate_norm_ratio", Kind::f64);
+    add("certificate_runaway_units", Kind::str, false, 64);
+    add("polish_steps", Kind::i32);
+    add("polish_distance", Kind::f64);
+    add("polish_grad_before", Kind::f64);
     // Times (not deterministic).
     for (const char* t : {"data", "init", "train", "spectrum", "analysis", "total"})
       add(std::string("seconds_") + t, Kind::f64);
@@ -214,7 +231,11 @@ class Row {
     const Column& c = layout().column(name);
     NNSCAPE_CHECK(c.kind == Kind::str, "column '" + name + "' is not a string");
     std::memset(p_ + c.offset, 0, static_cast<std::size_t>(c.length));
-    std::memcpy(p_ + c.offset, v.data(), std::min(v.size(), static_cast<std::size_t>(c.length - 1)));
+    std::size_t n = std::min(v.size(), static_cast<std::size_t>(c.length - 1));
+    // Cut on a UTF-8 character boundary, so a long text never ends in half a character.
+    if (n < v.size())
+      while (n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) --n;
+    std::memcpy(p_ + c.offset, v.data(), n);
   }
   double get(const std::string& name) const {
     const Column& c = layout().column(name);
@@ -274,7 +295,7 @@ void fill_spectrum(Row& row, const std::string& p, const Spectrum& s) {
   row.set_int(p + "n_pos", s.inertia.n_pos);
   row.set(p + "lambda_min", s.eigenvalues.empty() ? kNaN : s.eigenvalues.front());
   row.set(p + "lambda_max", s.eigenvalues.empty() ? kNaN : s.eigenvalues.back());
-  row.set(p + "gap_decades", s.inertia.gap_decades);
+  row.set_int(p + "n_undecided", s.inertia.n_undecided);
   row.set(p + "threshold", s.inertia.threshold);
   row.set(p + "scale", s.inertia.scale);
   row.set(p + "largest_zero", s.inertia.largest_zero);
@@ -326,6 +347,23 @@ void fill_record(Row& row, const TrialRecord& r) {
   row.set_int("measured_nullity_g", r.measured_nullity_g);
   row.set_int("nullity_matches", r.nullity_matches);
   row.set("product_error", r.product_error);
+  const Certificate& c = r.certificate;
+  row.set_int("certified", c.certified);
+  row.set_str("certificate_method", c.method);
+  row.set_str("certificate_reason", c.reason);
+  row.set("certificate_radius", c.radius);
+  row.set("certificate_lambda_min_lower", c.lambda_min_lower);
+  row.set("certificate_curvature_upper", c.curvature_upper);
+  row.set("certificate_loss_upper", c.loss_upper);
+  row.set_str("certificate_reduction", c.reduction);
+  row.set_int("certificate_core_width", c.core_width);
+  row.set("certificate_distance", c.distance);
+  row.set_int("certificate_jacobian_nullity", c.jacobian_nullity);
+  row.set("certificate_norm_ratio", c.norm_ratio);
+  row.set_str("certificate_runaway_units", c.runaway_units);
+  row.set_int("polish_steps", r.polish.steps);
+  row.set("polish_distance", r.polish.distance);
+  row.set("polish_grad_before", r.polish.grad_before);
   const PhaseTimes& t = r.seconds;
   row.set("seconds_data", t.data);
   row.set("seconds_init", t.init);

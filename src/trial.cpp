@@ -10,6 +10,9 @@
 #include "nnscape/loss.hpp"
 #include "nnscape/pattern.hpp"
 #include "nnscape/random.hpp"
+#include "nnscape/reduction.hpp"
+#include "nnscape/verdict.hpp"
+#include "nnscape/polish.hpp"
 
 namespace nnscape {
 namespace {
@@ -63,6 +66,12 @@ double product_error(const Network& net, std::span<const double> theta,
     den += a[i] * a[i];
   }
   return den > 0.0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+double norm2(const std::vector<double>& v) {
+  double s = 0.0;
+  for (double x : v) s += x * x;
+  return std::sqrt(s);
 }
 
 double mean_square(const std::vector<double>& v) {
@@ -119,16 +128,36 @@ TrialRecord run_trial(const TrialSpec& spec) {
                                  std::span<const double> theta) { return product_error(net, theta, a); };
   }
   rec.optimization = optimize(model, theta0, optimizer);
-  const OptimizeResult& opt = rec.optimization;
+  OptimizeResult& opt = rec.optimization;
   rec.seconds.train = clock.lap();
   rec.error = opt.error;
 
-  PointEvidence evidence;
-  evidence.converged = opt.converged;
-  evidence.diverged = opt.diverged;
   bool finite_point = !opt.nonfinite && !opt.theta.empty();
   for (double t : opt.theta) finite_point = finite_point && std::isfinite(t);
-  evidence.nonfinite = !finite_point;
+
+  // Finish the optimizer's job before judging: the verdict speaks about the polished point.
+  EndPointFacts facts;
+  facts.converged = opt.converged;
+  facts.diverged = opt.diverged;
+  facts.nonfinite = !finite_point;
+  facts.initial_loss = opt.trajectory.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                              : opt.trajectory.front().loss;
+  facts.initial_param_norm = opt.initial_param_norm;
+  facts.norm_growth_rate = opt.norm_growth_rate;
+  if (finite_point && !opt.diverged) {
+    try {
+      rec.polish = polish(model, opt.theta);
+      rec.optimization.theta = rec.polish.theta;
+      rec.polish.theta.clear();
+      rec.optimization.loss = rec.polish.loss_after;
+      rec.optimization.grad_norm = rec.polish.grad_after;
+      rec.optimization.param_norm = norm2(rec.optimization.theta);
+      facts.hessian_change_estimate = rec.polish.hessian_change;
+    } catch (const std::exception& e) {
+      rec.error += std::string(rec.error.empty() ? "" : "; ") + "polishing: " + e.what();
+    }
+  }
+  rec.seconds.analysis = clock.lap();
 
   if (finite_point) {
     try {
@@ -136,24 +165,25 @@ TrialRecord run_trial(const TrialSpec& spec) {
       if (!std::isfinite(model.value())) throw Error("the loss at the end point is not finite");
       rec.hessian = compute_spectrum(model, Curvature::hessian, spec.spectrum);
       rec.gauss_newton = compute_spectrum(model, Curvature::gauss_newton, spec.spectrum);
-      evidence.hessian = rec.hessian.inertia;
-      if (!rec.hessian.eigenvalues.empty()) {
-        evidence.lambda_min = rec.hessian.eigenvalues.front();
-        evidence.lambda_max = rec.hessian.eigenvalues.back();
-      }
     } catch (const std::exception& e) {
-      evidence.nonfinite = true;
+      facts.nonfinite = true;
       rec.error += std::string(rec.error.empty() ? "" : "; ") + "end-point spectrum: " + e.what();
     }
   }
   rec.seconds.spectrum = clock.lap();
 
-  if (finite_point) {
-    rec.redundancy = analyse_redundancy(net, opt.theta, data, spec.redundancy);
-    if (rec.hessian.complete && rec.hessian.inertia.certain)
-      rec.measured_nullity = rec.hessian.inertia.n_zero;
-    if (rec.gauss_newton.complete && rec.gauss_newton.inertia.certain)
-      rec.measured_nullity_g = rec.gauss_newton.inertia.n_zero;
+  if (finite_point) rec.redundancy = analyse_redundancy(net, opt.theta, data, spec.redundancy);
+  const std::vector<double> no_values;
+  const Verdict verdict = judge_end_point(
+      net, data, spec.weight_decay, opt.theta, facts, rec.redundancy,
+      rec.hessian.complete ? rec.hessian.eigenvalues : no_values);
+  rec.status = std::string(to_string(verdict.type));
+  rec.certificate = verdict.certificate;
+  if (rec.hessian.complete) rec.hessian.inertia = verdict.hessian;
+  rec.measured_nullity = verdict.nullity;
+  if (finite_point && !facts.nonfinite) {
+    const JacobianRank rank = jacobian_rank(net, data, opt.theta);
+    if (rank.certain) rec.measured_nullity_g = rank.nullity;
     // At a zero-loss fit H = G and the whole predicted count applies; with a residual the
     // splitting directions gain curvature and only the exact fibre directions stay flat
     // (papers.md). "Zero" is relative to the targets' size and to the solver's tolerance.
@@ -165,8 +195,7 @@ TrialRecord run_trial(const TrialSpec& spec) {
     if (spec.data.kind == "linear")
       rec.product_error = product_error(net, opt.theta, linear_target_matrix(spec.data, rec.data_seed));
   }
-  rec.status = std::string(to_string(classify_point(evidence)));
-  rec.seconds.analysis = clock.lap();
+  rec.seconds.analysis += clock.lap();
   return rec;
 }
 

@@ -204,9 +204,9 @@ testing::AssertionResult far_from_redundancy(const Shallow& s) {
 void expect_nullity_matches(const char* label, const Shallow& s, const RedundancyReport& rep) {
   const Measured h = measure_nullity(s.net, s.theta, s.data);
   std::printf("[nullity] %-34s predicted %2d measured %2d (P=%td, largest zero %.1e, smallest "
-              "nonzero %.1e, gap %.1f decades)\n",
+              "nonzero %.1e, %d undecided)\n",
               label, rep.predicted_nullity, h.nullity, s.net.num_params(), h.inertia.largest_zero,
-              h.inertia.smallest_nonzero, h.inertia.gap_decades);
+              h.inertia.smallest_nonzero, h.inertia.n_undecided);
   EXPECT_TRUE(h.inertia.certain) << label;
   EXPECT_EQ(h.nullity, rep.predicted_nullity) << label << ": nearest " << rep.nearest;
 }
@@ -670,10 +670,10 @@ TEST(Redundancy, SplitNeuronAtNonZeroResidual) {
   EXPECT_EQ(rep.predicted_nullity_h, big.m);
   const Measured h = measure_nullity(big.net, big.theta, big.data);
   const Measured g = measure_nullity(big.net, big.theta, big.data, /*gauss_newton=*/true);
-  std::printf("[nullity] split at residual: H predicted %d measured %d (gap %.1f), G predicted "
-              "%d measured %d (gap %.1f), H n_neg %d\n",
-              rep.predicted_nullity_h, h.nullity, h.inertia.gap_decades, rep.predicted_nullity,
-              g.nullity, g.inertia.gap_decades, h.inertia.n_neg);
+  std::printf("[nullity] split at residual: H predicted %d measured %d (%d undecided), G "
+              "predicted %d measured %d (%d undecided), H n_neg %d\n",
+              rep.predicted_nullity_h, h.nullity, h.inertia.n_undecided, rep.predicted_nullity,
+              g.nullity, g.inertia.n_undecided, h.inertia.n_neg);
   EXPECT_TRUE(h.inertia.certain);
   EXPECT_TRUE(g.inertia.certain);
   EXPECT_EQ(h.nullity, rep.predicted_nullity_h);

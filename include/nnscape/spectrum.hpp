@@ -2,7 +2,7 @@
 // Eigenvalues of the Hessian H or the Gauss–Newton matrix G at the model's current point.
 //
 // P ≤ dense_limit: the dense matrix and all eigenvalues (LAPACK dsyevd, values only), with
-// inertia counts by the gap rule of inertia.hpp. Above: SLEPc Krylov–Schur on a MATSHELL whose
+// inertia counts by the error bounds of inertia.hpp (variation 0: the matrix at this point). Above: SLEPc Krylov–Schur on a MATSHELL whose
 // product is the exact (blocked) Hessian-vector product, for the k smallest and k largest
 // eigenvalues, each reported with its residual. The matrix-free path cannot certify counts
 // (a dense run of near-zero eigenvalues defeats Krylov methods), so there counts are -1.
@@ -13,6 +13,7 @@
 
 #include "nnscape/inertia.hpp"
 #include "nnscape/loss.hpp"
+#include "nnscape/symmetric_eigen.hpp"
 
 namespace nnscape {
 
@@ -21,7 +22,7 @@ enum class Curvature { hessian, gauss_newton };
 struct SpectrumOptions {
   std::ptrdiff_t dense_limit = 4000;
   int extremes = 10;  // k smallest and k largest in the matrix-free path
-  InertiaRule inertia;
+  InertiaBounds inertia;
 };
 
 struct Spectrum {
@@ -41,7 +42,5 @@ const char* options_prefix(Curvature which);
 // Not collective (PETSC_COMM_SELF). Uses model's current point.
 Spectrum compute_spectrum(LossModel& model, Curvature which, const SpectrumOptions& opts = {});
 
-// Pure helper: all eigenvalues of a dense symmetric P × P matrix (destroyed), ascending.
-std::vector<double> symmetric_eigenvalues(std::vector<double> matrix, std::ptrdiff_t p);
 
 }  // namespace nnscape

@@ -34,7 +34,7 @@
 
 namespace nnscape {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 enum class TrialState : std::int8_t { pending = 0, done = 1, failed = 2 };
 

@@ -1,0 +1,79 @@
+#pragma once
+// The verdict on an end point, proven or marked unproven. Pure: no MPI, no PETSc.
+//
+// Order of evidence:
+//  1. non-finite → failed_numerics; diverged → diverged, with the evidence (growth of ‖θ‖ while
+//     the loss fell, the hidden units that run away).
+//  2. A ball-arithmetic proof at the point itself (certificate.hpp): strict_min or saddle.
+//  3. A redundant point with zero residual: reduce to the efficient core (reduction.hpp), prove
+//     the core's strict minimum, embed it back; the end point must lie within
+//     embed_tolerance of the embedding. The nullity is dim ker J there, from singular values.
+//  4. Otherwise the verdict comes from the Hessian's counts (inertia.hpp) and is unproven. A
+//     zero-loss point is a global minimum of a sum of squares, so it is never called a saddle.
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "nnscape/classify.hpp"
+#include "nnscape/dataset.hpp"
+#include "nnscape/inertia.hpp"
+#include "nnscape/network.hpp"
+
+namespace nnscape {
+
+struct Certificate {
+  bool certified = false;
+  // "krawczyk+cholesky", "krawczyk+curvature", "reduction+krawczyk+cholesky",
+  // "divergence_evidence"; empty when unproven.
+  std::string method;
+  std::string reason;  // unproven: why; proven: remarks (e.g. nullity differs from prediction)
+  // Box (∞-norm) holding the unique critical point (of the core, for reductions).
+  double radius = std::numeric_limits<double>::quiet_NaN();
+  double lambda_min_lower = std::numeric_limits<double>::quiet_NaN();  // proven, on the box
+  double curvature_upper = std::numeric_limits<double>::quiet_NaN();   // proven (< 0), saddle
+  double loss_upper = std::numeric_limits<double>::quiet_NaN();        // proven, on the box
+  std::string reduction;  // e.g. "duplicate 1,4; dead 3"
+  int core_width = -1;
+  double distance = std::numeric_limits<double>::quiet_NaN();  // ‖end point − embedding‖₂
+  int jacobian_nullity = -1;  // dim ker J at the embedding (singular values, certain)
+  // diverged: ‖θ_end‖ / max(1, ‖θ0‖), and the hidden units carrying the growth.
+  double norm_ratio = std::numeric_limits<double>::quiet_NaN();
+  std::string runaway_units;  // e.g. "1,3 (pair: a_1 ≈ −a_3, w_1 ∥ w_3)"
+};
+
+// What the optimizer and the polishing stage know about the end point.
+struct EndPointFacts {
+  bool converged = false;
+  bool diverged = false;
+  bool nonfinite = false;
+  double initial_loss = std::numeric_limits<double>::quiet_NaN();
+  double initial_param_norm = 0.0;
+  double norm_growth_rate = 0.0;
+  // Estimated ‖H(θ*) − H(θ)‖₂ (polish.hpp), used for unproven counts.
+  double hessian_change_estimate = 0.0;
+};
+
+struct VerdictOptions {
+  // A reduction's embedding must lie this close (2-norm, relative to max(1, ‖θ‖)) to the end
+  // point for the end point's verdict to be the embedding's.
+  double embed_tolerance = 1e-6;
+  // Zero residual: data loss ≤ zero_loss · mean(y²) (round-off of the targets).
+  double zero_loss = 1e-26;
+};
+
+struct Verdict {
+  PointType type = PointType::failed_numerics;
+  Certificate certificate;
+  Inertia hessian;  // the Hessian's counts under the bounds the evidence allows
+  int nullity = -1;  // of H when known soundly (0 for a proven strict minimum)
+};
+
+// hessian_eigenvalues: all P eigenvalues of H at theta (empty when not computed).
+Verdict judge_end_point(const Network& net, const Dataset& data, double weight_decay,
+                        std::span<const double> theta, const EndPointFacts& facts,
+                        const RedundancyReport& redundancy,
+                        std::span<const double> hessian_eigenvalues,
+                        const VerdictOptions& opts = {});
+
+}  // namespace nnscape

@@ -1,0 +1,113 @@
+#include "nnscape/polish.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "nnscape/error.hpp"
+#include "nnscape/symmetric_eigen.hpp"
+
+namespace nnscape {
+namespace {
+
+double norm2(std::span<const double> v) {
+  double s = 0.0;
+  for (double x : v) s += x * x;
+  return std::sqrt(s);
+}
+
+bool all_finite(std::span<const double> v) {
+  return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+}
+
+// s = −H⁺g over the eigenvalues clear of round-off. The cut (100·P·eps·|λ|max) lies decades
+// below genuine small eigenvalues of trained minima (1e-9·|λ|max, papers.md) and above the
+// round-off zeros of a redundant point, whose directions a Newton step must not follow.
+std::vector<double> newton_step(const SymmetricEigen& eig, std::span<const double> g) {
+  const std::size_t p = g.size();
+  double scale = 0.0;
+  for (double v : eig.values) scale = std::max(scale, std::abs(v));
+  const double cut = 100.0 * static_cast<double>(p) * std::numeric_limits<double>::epsilon() * scale;
+  std::vector<double> s(p, 0.0);
+  for (std::size_t j = 0; j < p; ++j) {
+    const double lambda = eig.values[j];
+    if (!(std::abs(lambda) > cut)) continue;
+    const double* v = eig.vectors.data() + j * p;
+    double vg = 0.0;
+    for (std::size_t i = 0; i < p; ++i) vg += v[i] * g[i];
+    const double c = -vg / lambda;
+    for (std::size_t i = 0; i < p; ++i) s[i] += c * v[i];
+  }
+  return s;
+}
+
+double frobenius_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+PolishResult polish(LossModel& model, std::span<const double> theta, const PolishOptions& opts) {
+  NNSCAPE_CHECK(theta.size() == static_cast<std::size_t>(model.num_params()),
+                "polish: θ has the wrong length");
+  NNSCAPE_CHECK(opts.max_steps >= 0 && opts.max_move >= 0.0, "polish: bad options");
+  PolishResult r;
+  r.theta.assign(theta.begin(), theta.end());
+  model.set_point(r.theta);
+  r.grad_before = r.grad_after = norm2(model.gradient());
+  r.loss_before = r.loss_after = model.value();
+  const std::ptrdiff_t p = model.num_params();
+  if (p > opts.dense_limit || p == 0 || !all_finite(r.theta) || !std::isfinite(r.loss_before) ||
+      !std::isfinite(r.grad_before))
+    return r;
+  r.applied = true;
+
+  const double budget = opts.max_move * std::max(1.0, norm2(r.theta));
+  std::vector<double> hessian = model.dense_hessian();
+  SymmetricEigen eig = symmetric_eigen(hessian, p);
+  std::vector<double> step = newton_step(eig, model.gradient());
+  double change_rate = 0.0;  // ‖ΔH‖_F / ‖Δθ‖ over the last accepted step
+  std::vector<double> trial(r.theta.size());
+  for (int k = 0; k < opts.max_steps && r.grad_after > 0.0; ++k) {
+    // Full step, then two halvings: near a critical point the full step wins; the halvings
+    // rescue a first step taken from a little outside the quadratic region.
+    bool accepted = false;
+    double length = norm2(step);
+    for (int h = 0; h < 3 && !accepted && length > 0.0 && r.distance + length <= budget; ++h) {
+      for (std::size_t i = 0; i < trial.size(); ++i) trial[i] = r.theta[i] + step[i];
+      model.set_point(trial);
+      const double g = norm2(model.gradient());
+      if (std::isfinite(model.value()) && g < r.grad_after) {
+        accepted = true;
+        std::vector<double> next = model.dense_hessian();
+        change_rate = frobenius_difference(next, hessian) / length;
+        hessian = std::move(next);
+        r.theta = trial;
+        r.grad_after = g;
+        r.loss_after = model.value();
+        r.distance += length;
+        ++r.steps;
+      } else {
+        for (double& s : step) s *= 0.5;
+        length *= 0.5;
+      }
+    }
+    if (!accepted) break;
+    eig = symmetric_eigen(hessian, p);
+    step = newton_step(eig, model.gradient());
+  }
+  model.set_point(r.theta);
+  step = newton_step(symmetric_eigen(hessian, p), model.gradient());  // `hessian` is at r.theta
+  r.next_step = norm2(step);
+  r.hessian_change = change_rate * r.next_step;
+  r.distance = 0.0;
+  for (std::size_t i = 0; i < r.theta.size(); ++i)
+    r.distance += (r.theta[i] - theta[i]) * (r.theta[i] - theta[i]);
+  r.distance = std::sqrt(r.distance);
+  return r;
+}
+
+}  // namespace nnscape

@@ -1,0 +1,208 @@
+#include "nnscape/verdict.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "nnscape/certificate.hpp"
+#include "nnscape/error.hpp"
+#include "nnscape/loss.hpp"
+#include "nnscape/polish.hpp"
+#include "nnscape/reduction.hpp"
+
+namespace nnscape {
+namespace {
+
+double norm2(std::span<const double> v) {
+  double s = 0.0;
+  for (double x : v) s += x * x;
+  return std::sqrt(s);
+}
+
+double cosine(const std::vector<double>& a, const std::vector<double>& b) {
+  double ab = 0.0, aa = 0.0, bb = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0.0 && bb > 0.0 ? ab / std::sqrt(aa * bb) : 0.0;
+}
+
+// One hidden layer: the units whose (w, b, a) norm is at least a quarter of the largest, and
+// pairs among them that form a difference quotient (parallel inputs, opposite outputs): the
+// classic way a tanh network approximates a derivative with weights running to infinity.
+std::string runaway_units(const Network& net, std::span<const double> theta) {
+  if (net.num_layers() != 2) return "";
+  const LayerLayout& l0 = net.layer(0);
+  const LayerLayout& l1 = net.layer(1);
+  std::vector<double> w(static_cast<std::size_t>(l0.out) * l0.in), b(l0.out);
+  std::vector<double> a(static_cast<std::size_t>(l1.out) * l1.in), c(l1.out);
+  net.unpack_layer(theta, 0, w.data(), b.data());
+  net.unpack_layer(theta, 1, a.data(), c.data());
+  const int n = l0.out;
+  std::vector<std::vector<double>> in(n), out(n);
+  std::vector<double> size(n);
+  double largest = 0.0;
+  for (int k = 0; k < n; ++k) {
+    in[k].assign(w.begin() + k * l0.in, w.begin() + (k + 1) * l0.in);
+    in[k].push_back(b[k]);
+    for (int o = 0; o < l1.out; ++o) out[k].push_back(a[o * l1.in + k]);
+    size[k] = std::sqrt(norm2(in[k]) * norm2(in[k]) + norm2(out[k]) * norm2(out[k]));
+    largest = std::max(largest, size[k]);
+  }
+  std::vector<int> big;
+  for (int k = 0; k < n; ++k)
+    if (size[k] >= 0.25 * largest && largest > 0.0) big.push_back(k);
+  std::string s, pairs;
+  for (int k : big) s += (s.empty() ? "" : ",") + std::to_string(k);
+  for (std::size_t i = 0; i < big.size(); ++i)
+    for (std::size_t j = i + 1; j < big.size(); ++j) {
+      const double ci = cosine(in[big[i]], in[big[j]]);
+      const double co = cosine(out[big[i]], out[big[j]]);
+      // tanh is odd: w_j ≈ −w_i with a_j ≈ a_i is the same quotient.
+      if (std::abs(ci) >= 0.99 && ci * co <= -0.99)
+        pairs += (pairs.empty() ? "" : ", ") + std::to_string(big[i]) + "," + std::to_string(big[j]);
+    }
+  if (!pairs.empty()) s += " (difference-quotient pairs: " + pairs + ")";
+  return s;
+}
+
+Verdict diverged_verdict(const Network& net, std::span<const double> theta, const EndPointFacts& f,
+                         double loss) {
+  Verdict v;
+  v.type = PointType::diverged;
+  Certificate& c = v.certificate;
+  c.norm_ratio = norm2(theta) / std::max(1.0, f.initial_param_norm);
+  c.runaway_units = runaway_units(net, theta);
+  // Evidence, not a proof of a missing minimizer: the norm grew tenfold while the loss fell.
+  if (c.norm_ratio >= 10.0 && loss < f.initial_loss) {
+    c.certified = true;
+    c.method = "divergence_evidence";
+  } else {
+    c.reason = c.norm_ratio < 10.0 ? "‖θ‖ grew less than tenfold" : "the loss did not fall";
+  }
+  return v;
+}
+
+void take_ball(Certificate& c, const BallCertificate& b) {
+  c.radius = b.radius;
+  c.lambda_min_lower = b.lambda_min_lower;
+  c.curvature_upper = b.curvature_upper;
+  c.loss_upper = b.loss_upper;
+}
+
+// Step 3 of verdict.hpp. Returns false with c.reason set when no proof results.
+bool certify_by_reduction(const Network& net, const Dataset& data, std::span<const double> theta,
+                          const RedundancyReport& redundancy, double zero_loss,
+                          const VerdictOptions& opts, Certificate& c) {
+  const Reduction red = reduce_to_core(net, theta, redundancy);
+  if (!red.applicable) {
+    c.reason = "no reduction: " + red.reason;
+    return false;
+  }
+  c.reduction = red.description;
+  c.core_width = red.core.widths.size() == 3 ? red.core.widths[1] : -1;
+  const Network core(red.core);
+  LossModel core_model(core, data, 0.0);
+  const PolishResult core_point = polish(core_model, red.core_theta);
+  const BallCertificate ball = certify_critical_point(core, data, 0.0, core_point.theta);
+  take_ball(c, ball);
+  if (ball.kind != CertifiedKind::strict_min) {
+    c.reason = "core (" + red.description + ") not proven a strict minimum: " + ball.reason;
+    return false;
+  }
+  if (!(ball.loss_upper <= zero_loss)) {
+    c.reason = "the core is a proven strict minimum, but its residual is not zero, so its "
+               "embedding need not be a minimum";
+    return false;
+  }
+  const std::vector<double> embedded = embed(net, red, core_point.theta);
+  double d2 = 0.0;
+  for (std::size_t i = 0; i < embedded.size(); ++i)
+    d2 += (embedded[i] - theta[i]) * (embedded[i] - theta[i]);
+  c.distance = std::sqrt(d2);
+  if (!(c.distance <= opts.embed_tolerance * std::max(1.0, norm2(theta)))) {
+    c.reason = "the end point lies too far from the embedded core minimum";
+    return false;
+  }
+  const JacobianRank rank = jacobian_rank(net, data, embedded);
+  if (!rank.certain) {
+    c.reason = "the Jacobian's rank at the embedding is undecided";
+    return false;
+  }
+  c.jacobian_nullity = rank.nullity;
+  c.certified = true;
+  c.method = "reduction+krawczyk+cholesky";
+  return true;
+}
+
+}  // namespace
+
+Verdict judge_end_point(const Network& net, const Dataset& data, double weight_decay,
+                        std::span<const double> theta, const EndPointFacts& facts,
+                        const RedundancyReport& redundancy,
+                        std::span<const double> hessian_eigenvalues, const VerdictOptions& opts) {
+  Verdict v;
+  bool finite = !facts.nonfinite && !theta.empty();
+  for (double t : theta) finite = finite && std::isfinite(t);
+  if (!finite) {
+    v.certificate.reason = "the end point is not finite";
+    return v;
+  }
+  LossModel model(net, data, weight_decay);
+  model.set_point(theta);
+  if (!std::isfinite(model.value())) {
+    v.certificate.reason = "the loss at the end point is not finite";
+    return v;
+  }
+  if (facts.diverged) return diverged_verdict(net, theta, facts, model.value());
+
+  double y2 = 0.0;
+  for (double y : data.y) y2 += y * y;
+  y2 = data.y.empty() ? 0.0 : y2 / static_cast<double>(data.y.size());
+  const double zero_loss = opts.zero_loss * std::max(y2, std::numeric_limits<double>::min());
+  const bool zero_residual = weight_decay == 0.0 && model.data_loss() <= zero_loss;
+
+  Certificate& c = v.certificate;
+  const BallCertificate ball = certify_critical_point(net, data, weight_decay, theta);
+  InertiaBounds bounds;
+  bounds.variation = facts.hessian_change_estimate;
+  bounds.variation_known = false;
+  if (ball.kind == CertifiedKind::strict_min ||
+      (ball.kind == CertifiedKind::saddle && !zero_residual)) {
+    take_ball(c, ball);
+    c.certified = true;
+    c.method = ball.method;
+    v.type = ball.kind == CertifiedKind::strict_min ? PointType::strict_min : PointType::saddle;
+    bounds.variation = ball.hessian_variation;
+    bounds.variation_known = std::isfinite(ball.hessian_variation);
+  } else if (redundancy.redundant && zero_residual &&
+             certify_by_reduction(net, data, theta, redundancy, zero_loss, opts, c)) {
+    v.type = PointType::degenerate_min;
+    v.nullity = c.jacobian_nullity;
+  } else if (c.reason.empty()) {
+    c.reason = ball.kind == CertifiedKind::saddle
+                   ? "negative curvature proven at a zero-loss point: a contradiction, not a verdict"
+                   : ball.reason;
+  }
+  if (!hessian_eigenvalues.empty()) v.hessian = count_inertia(hessian_eigenvalues, bounds);
+  if (v.type == PointType::strict_min) v.nullity = 0;
+  if (c.certified) return v;
+
+  PointEvidence e;
+  e.converged = facts.converged;
+  e.hessian = v.hessian;
+  if (hessian_eigenvalues.empty()) e.hessian.n_neg = e.hessian.n_zero = e.hessian.n_pos = -1;
+  if (!hessian_eigenvalues.empty()) {
+    e.lambda_min = *std::min_element(hessian_eigenvalues.begin(), hessian_eigenvalues.end());
+    e.lambda_max = *std::max_element(hessian_eigenvalues.begin(), hessian_eigenvalues.end());
+  }
+  v.type = classify_point(e);
+  if (v.type == PointType::saddle && zero_residual) v.type = PointType::degenerate_min;
+  if (v.hessian.certain) v.nullity = v.hessian.n_zero;
+  return v;
+}
+
+}  // namespace nnscape
