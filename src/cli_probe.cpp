@@ -1,4 +1,4 @@
-// `nnscape probe`: loss, gradient and spectra at one given parameter vector.
+// `nnscape probe`: loss, gradient, spectra and the proven verdict at one given parameter vector.
 #include <hdf5.h>
 
 #include <cmath>
@@ -19,8 +19,11 @@
 #include "nnscape/loss.hpp"
 #include "nnscape/network.hpp"
 #include "nnscape/pattern.hpp"
+#include "nnscape/polish.hpp"
 #include "nnscape/record.hpp"
+#include "nnscape/reduction.hpp"
 #include "nnscape/spectrum.hpp"
+#include "nnscape/verdict.hpp"
 
 namespace nnscape::cli {
 
@@ -51,7 +54,7 @@ std::vector<double> read_params(const ProbeArgs& a) {
 }
 
 // 1. check the run's shape  2. read data, build the network  3. read θ  4. loss and gradient
-// 5. Hessian and Gauss–Newton spectra  6. JSON on stdout.
+// 5. Hessian and Gauss–Newton spectra  6. verdict and certificate  7. JSON on stdout.
 int run_probe(const ProbeArgs& a) {
   // The probe is one small serial computation; extra ranks would only repeat it. Refuse rather
   // than let a user believe mpirun made it faster.
@@ -126,10 +129,33 @@ int run_probe(const ProbeArgs& a) {
   out["extremes"] = opts.extremes;
   out["inertia_bounds"] = {{"backward_factor", opts.inertia.backward_factor},
                            {"margin", opts.inertia.margin}};
-  out["hessian"] = to_json(compute_spectrum(model, Curvature::hessian, opts));
-  out["gauss_newton"] = to_json(compute_spectrum(model, Curvature::gauss_newton, opts));
+  Spectrum hessian = compute_spectrum(model, Curvature::hessian, opts);
+  const Spectrum gauss_newton = compute_spectrum(model, Curvature::gauss_newton, opts);
 
-  // 6. Doubles are printed with 17 significant digits, so values round-trip exactly.
+  // 6. The verdict on the critical point nearest θ, proven where a certificate exists (the same
+  // judge as a trial's). θ itself is not moved: Newton steps only estimate how far the critical
+  // point is, for the unproven counts.
+  EndPointFacts facts;
+  facts.converged = true;  // the user offers θ as a critical point; the certificate decides
+  {
+    LossModel scratch(net, data, a.weight_decay);
+    facts.hessian_change_estimate = polish(scratch, theta).hessian_change;
+  }
+  const RedundancyReport redundancy = analyse_redundancy(net, theta, data);
+  const std::vector<double> no_values;
+  const Verdict verdict = judge_end_point(net, data, a.weight_decay, theta, facts, redundancy,
+                                          hessian.complete ? hessian.eigenvalues : no_values);
+  if (hessian.complete) hessian.inertia = verdict.hessian;
+  out["verdict"] = std::string(to_string(verdict.type));
+  out["certified"] = verdict.certificate.certified;
+  out["certificate"] = to_json(verdict.certificate);
+  out["nullity"] = verdict.nullity;
+  const JacobianRank rank = jacobian_rank(net, data, theta);
+  out["jacobian_nullity"] = rank.certain ? rank.nullity : -1;
+  out["hessian"] = to_json(hessian);
+  out["gauss_newton"] = to_json(gauss_newton);
+
+  // 7. Doubles are printed with 17 significant digits, so values round-trip exactly.
   std::cout << out.dump(2) << '\n';
   return 0;
 }
