@@ -144,8 +144,9 @@ def status_counts_by_axis(df: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``axis, value``, one column per status present (documented order first), and
-        ``total``. The first row (axis ``all``) counts every trial. Every axis is listed, also
+        Columns ``axis, value``, one column per status present (documented order first),
+        ``total`` and ``certified`` (trials whose status is proven; see the README's
+        "Verdicts"). The first row (axis ``all``) counts every trial. Every axis is listed, also
         those with a single value.
     """
     statuses = [s for s in STATUS_ORDER if (df["status"] == s).any()]
@@ -157,6 +158,8 @@ def status_counts_by_axis(df: pd.DataFrame) -> pd.DataFrame:
         row = {"axis": axis, "value": axis_label(value)}
         row.update({s: int(counts.get(s, 0)) for s in statuses})
         row["total"] = int(len(sub))
+        row["certified"] = int(sub["certified"].fillna(False).astype(bool).sum()) \
+            if "certified" in sub else 0
         rows.append(row)
 
     add("all", "all", df)
@@ -166,33 +169,42 @@ def status_counts_by_axis(df: pd.DataFrame) -> pd.DataFrame:
     for axis in axes:
         for value, sub in df.groupby(axis, sort=False, dropna=False):
             add(axis, value, sub)
-    return pd.DataFrame(rows, columns=["axis", "value", *statuses, "total"])
+    return pd.DataFrame(rows, columns=["axis", "value", *statuses, "total", "certified"])
 
 
 def strict_fraction_table(df: pd.DataFrame) -> pd.DataFrame:
     """Fraction of converged minima that are strict, by activation × architecture × domain.
 
     A converged minimum is a finished trial with status ``strict_min`` or ``degenerate_min``
-    (the classifier certifies strict: λ_min(H) above the log-spectrum gap threshold, i.e.
-    λ_min > τ·λ_max with the trial's own τ). Domain: ``efficient`` / ``redundant`` from the
-    redundancy analysis, ``unknown`` where it does not apply (more than one hidden layer).
+    ``proven_strict`` and ``proven_degenerate`` count those whose verdict carries a certificate
+    (``certified``: a ball-arithmetic proof, or for degenerate minima a proof for the reduced
+    core); the others are unproven readings of the Hessian's counts. Domain: ``efficient`` /
+    ``redundant`` from the redundancy analysis, ``unknown`` where it does not apply (more than
+    one hidden layer).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``activation, architecture, domain, minima, strict, degenerate, fraction_strict``.
+        Columns ``activation, architecture, domain, minima, strict, degenerate, proven_strict,
+        proven_degenerate, fraction_strict``.
     """
     _need(df, "activation", "architecture")
     m = _finished(df)
     m = m[m["status"].isin(MINIMA)].assign(domain=lambda d: _redundancy(d))
     cols = ["activation", "architecture", "domain", "minima", "strict", "degenerate",
-            "fraction_strict"]
+            "proven_strict", "proven_degenerate", "fraction_strict"]
     if m.empty:
         return pd.DataFrame(columns=cols)
+    proven = m["certified"].fillna(False).astype(bool) if "certified" in m else False
+    m = m.assign(proven_strict=(m["status"] == "strict_min") & proven,
+                 proven_degenerate=(m["status"] == "degenerate_min") & proven)
     g = m.groupby(["activation", "architecture", "domain"], sort=True)
-    out = g["status"].agg(minima="size",
-                          strict=lambda s: int((s == "strict_min").sum()),
-                          degenerate=lambda s: int((s == "degenerate_min").sum())).reset_index()
+    out = g.agg(minima=("status", "size"),
+                strict=("status", lambda s: int((s == "strict_min").sum())),
+                degenerate=("status", lambda s: int((s == "degenerate_min").sum())),
+                proven_strict=("proven_strict", "sum"),
+                proven_degenerate=("proven_degenerate", "sum")).reset_index()
+    out[["proven_strict", "proven_degenerate"]] = out[["proven_strict", "proven_degenerate"]].astype(int)
     out["fraction_strict"] = out["strict"] / out["minima"]
     return out[cols]
 
@@ -513,7 +525,7 @@ def fig_spectra(chosen: pd.DataFrame, spectra_h: Dict, spectra_g: Dict) -> plt.F
         thr, sc = t.get("hessian_threshold"), t.get("hessian_scale")
         if thr is not None and sc is not None and np.isfinite(thr) and np.isfinite(sc) and sc > 0 \
                 and thr > 0:
-            ax.axhline(thr / sc, color="gray", ls="--", lw=0.8, label="zero threshold (H)")
+            ax.axhline(thr / sc, color="gray", ls="--", lw=0.8, label="zero bound (H)")
         nz = t.get("hessian_n_zero")
         ax.set_title(f"trial {int(t['trial_id'])}: {t.get('activation', '')} "
                      f"{t.get('architecture', '')}\n{t['status']}, "

@@ -228,9 +228,10 @@ def build(paths, out_dir: str) -> dict:
            "definite Hessian); minima on the redundant domain are degenerate with a predictable "
            "nullity. Identity and ReLU are controls outside the theorem.</p>")
     r.figure("strict_fraction",
-             "Fraction of converged minima that are strict (λ_min(H) above the trial's "
-             "log-gap zero threshold, i.e. λ_min > τ·λ_max), by activation × architecture, "
-             "efficient vs redundant; n = number of minima.", lambda: F.fig_strict_fraction(df))
+             "Fraction of converged minima that are strict (no Hessian eigenvalue within the "
+             "trial's error bound of zero; the strict_fraction table says how many verdicts are "
+             "proven by a certificate), by activation × architecture, efficient vs redundant; "
+             "n = number of minima.", lambda: F.fig_strict_fraction(df))
     r.figure("lambda_min",
              "Distribution of λ_min/λ_max of the Hessian H and of the Gauss–Newton matrix G at "
              "converged points (hatched: negative λ_min).", lambda: F.fig_lambda_min(df))
@@ -247,7 +248,7 @@ def build(paths, out_dir: str) -> dict:
     sg = L.spectra(chosen, "gauss_newton") if len(chosen) and "gauss_newton_count" in df else {}
     r.figure("spectra",
              "Spectra of chosen trials (one per kind of end point): |λ|/max|λ| of H (circles) "
-             "and G (crosses), negative eigenvalues in red, the H zero threshold dashed.",
+             "and G (crosses), negative eigenvalues in red, the H zero bound dashed.",
              lambda: F.fig_spectra(chosen, sh, sg))
     r.figure("local_rate",
              "Observed local convergence rate (from the last gradient norms) by optimizer family "

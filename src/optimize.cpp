@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "nnscape/error.hpp"
+#include "nnscape/levenberg_marquardt.hpp"
 #include "nnscape/petsc.hpp"
 
 namespace nnscape {
@@ -510,6 +511,7 @@ OptimizeResult optimize(LossModel& model, std::span<const double> theta0,
   TaoHandle tao;
   NNSCAPE_PETSC_CALL(TaoCreate(PETSC_COMM_SELF, tao.out()));
   NNSCAPE_PETSC_CALL(TaoSetOptionsPrefix(tao.get(), prefix.c_str()));
+  register_levenberg_marquardt();
   if (const PetscErrorCode ierr = TaoSetType(tao.get(), type.c_str()); ierr != 0) {
     const PetscError cause(ierr, "TaoSetType", __FILE__, __LINE__);
     throw Error("optimize: unknown TAO type '" + opts.tao_type + "' (" + cause.what() + ")");
@@ -552,6 +554,13 @@ OptimizeResult optimize(LossModel& model, std::span<const double> theta0,
   if (needs_hessian(result.tao_type)) {
     if (!hessian.get()) hessian = attach_hessian(tao.get(), run, opts.dense_limit);
     choose_preconditioner(tao.get(), result.tao_type, !run.dense_hessian);
+  }
+  if (result.tao_type == kTaoLevenbergMarquardt) {
+    NNSCAPE_CHECK(run.n <= opts.dense_limit,
+                  "optimize: TAO lm factors the dense P x P Gauss-Newton matrix; P = " +
+                      std::to_string(run.n) + " exceeds dense_limit " +
+                      std::to_string(opts.dense_limit) + " (use ntr, nls or lmvm)");
+    set_levenberg_marquardt_model(tao.get(), model, &run.hessian_evals);
   }
 
   // 4. Solve. A failure inside (callback exception, NaN at an accepted point, a KSP or line

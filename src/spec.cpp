@@ -856,13 +856,13 @@ const char* to_string(Axis axis) {
 
 const std::vector<std::string>& tao_type_names() {
   // TaoRegisterAll of TAO 3.18 (Debian's PETSc 3.18.5 registers exactly these; "python" only in
-  // builds with petsc4py). Kept as a list so parsing needs no PETSc; optimize() checks again
-  // against the live registry.
+  // builds with petsc4py), plus nnscape's own: "gd" and "lm" (levenberg_marquardt.hpp). Kept
+  // as a list so parsing needs no PETSc; optimize() checks again against the live registry.
   static const std::vector<std::string> names = {
       "lmvm",  "nls",    "ntr",    "ntl",    "cg",     "tron",   "owlqn", "bmrm",  "blmvm",
       "bqnls", "bncg",   "bnls",   "bntr",   "bntl",   "bqnkls", "bqnktr", "bqnktl", "bqpip",
       "gpcg",  "nm",     "pounders", "brgn", "lcl",    "ssils",  "ssfls", "asils", "asfls",
-      "ipm",   "pdipm",  "shell",  "admm",   "almm",   "gd"};
+      "ipm",   "pdipm",  "shell",  "admm",   "almm",   "gd",   "lm"};
   return names;
 }
 

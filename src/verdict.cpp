@@ -200,8 +200,16 @@ Verdict judge_end_point(const Network& net, const Dataset& data, double weight_d
     e.lambda_max = *std::max_element(hessian_eigenvalues.begin(), hessian_eigenvalues.end());
   }
   v.type = classify_point(e);
-  if (v.type == PointType::saddle && zero_residual) v.type = PointType::degenerate_min;
   if (v.hessian.certain) v.nullity = v.hessian.n_zero;
+  if (zero_residual) {
+    // A zero-loss point is a global minimum of a sum of squares, whatever the optimizer said.
+    // There H = G up to the residual term, so its nullity is dim ker J, decided by singular
+    // values (accurate to eps·σ_max) rather than by the eigenvalues of JᵀJ.
+    const JacobianRank rank = jacobian_rank(net, data, theta);
+    if (rank.certain) v.nullity = rank.nullity;
+    if (v.type == PointType::saddle || v.type == PointType::not_converged || rank.certain)
+      v.type = rank.certain && rank.nullity == 0 ? PointType::strict_min : PointType::degenerate_min;
+  }
   return v;
 }
 

@@ -155,7 +155,8 @@ for p in paths:
                  "status": "pending" if r["state"] == 0 else (r["status"].decode() or "unknown"),
                  "reason": r["reason"].decode(), "error": r["error"].decode(),
                  "redundant": int(r["redundant"]) if r["redundancy_applicable"] == 1 else -1,
-                 "seconds": float(r["seconds_total"])}
+                 "seconds": float(r["seconds_total"]),
+                 "certified": int(r["certified"] == 1) if r["state"] != 0 else 0}
             for a, c in AXES:
                 d[c] = labels[a][int(r["axis_" + a])]
             rows.append(d)
@@ -176,7 +177,7 @@ want = {("all", "all"): rows}
 for _, c in axes:
     for r in rows:
         want.setdefault((c, r[c]), []).append(r)
-statuses = set(next(iter(got.values())).keys()) - {"axis", "value", "total"}
+statuses = set(next(iter(got.values())).keys()) - {"axis", "value", "total", "certified"}
 if set(got) != set(want):
     problems.append(f"status_counts keys {sorted(set(got) ^ set(want))}")
 for k, rs in want.items():
@@ -186,22 +187,28 @@ for k, rs in want.items():
     for s in statuses:
         same(f"status_counts {k} {s}", got.get(k, {}).get(s), counts.get(s, 0))
     same(f"status_counts {k} total", got.get(k, {}).get("total"), len(rs))
+    same(f"status_counts {k} certified", got.get(k, {}).get("certified"),
+         sum(r["certified"] for r in rs))
 
 # Strict fraction of converged minima.
 groups = defaultdict(list)
 for r in rows:
     if r["state"] != 0 and r["status"] in ("strict_min", "degenerate_min"):
         dom = {1: "redundant", 0: "efficient"}.get(r["redundant"], "unknown")
-        groups[(r["activation"], r["architecture"], dom)].append(r["status"])
+        groups[(r["activation"], r["architecture"], dom)].append((r["status"], r["certified"]))
 got = {(r["activation"], r["architecture"], r["domain"]): r for r in read("strict_fraction")}
 if set(got) != set(groups):
     problems.append(f"strict_fraction groups {sorted(set(got) ^ set(groups))}")
 for k, st in groups.items():
     g = got.get(k, {})
-    n, s = len(st), st.count("strict_min")
+    names = [x for x, _ in st]
+    n, s = len(st), names.count("strict_min")
     same(f"strict {k} minima", g.get("minima"), n)
     same(f"strict {k} strict", g.get("strict"), s)
-    same(f"strict {k} degenerate", g.get("degenerate"), st.count("degenerate_min"))
+    same(f"strict {k} degenerate", g.get("degenerate"), names.count("degenerate_min"))
+    same(f"strict {k} proven strict", g.get("proven_strict"), st.count(("strict_min", 1)))
+    same(f"strict {k} proven degenerate", g.get("proven_degenerate"),
+         st.count(("degenerate_min", 1)))
     same(f"strict {k} fraction", g.get("fraction_strict"), s / n)
 
 # Failure reasons.

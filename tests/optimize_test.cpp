@@ -7,9 +7,11 @@
 //   attained, so the loss keeps falling while ‖θ‖ grows without bound → diverged; weight decay
 //   restores a minimum → converged with a bounded norm;
 // - bookkeeping: counters, the log-spaced trajectory, option pass-through under the prefix
-//   opt_<name>_, unknown types, NaN/Inf.
+//   opt_<name>_, unknown types, NaN/Inf;
+// - our Levenberg–Marquardt type "lm" at a teacher and at an exact split of it (zero residual).
 // Each run prints one summary line (iterations, evaluations, seconds) for the record.
 // openblas cores: Haswell SkylakeX Zen Sandybridge
+#include <cblas.h>
 #include <gtest/gtest.h>
 #include <petscsys.h>
 
@@ -111,6 +113,17 @@ struct LuProblem {
   Problem problem;
   std::vector<double> start;
 };
+
+// The message of the nnscape::Error f throws ("" if none).
+template <class F>
+std::string thrown(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // Invariants every run must satisfy, whatever the method and outcome.
 void expect_consistent(const OptimizeResult& r, const OptimizeOptions& o, std::size_t p) {
@@ -302,12 +315,8 @@ TEST(Optimize, UnknownTypeThrowsNamingIt) {
   TeacherStudent ts;
   OptimizeOptions o;
   o.tao_type = "no_such_method";
-  try {
-    (void)optimize(ts.problem.model, ts.start, o);
-    FAIL() << "no exception";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("no_such_method"), std::string::npos) << e.what();
-  }
+  const std::string message = thrown([&] { (void)optimize(ts.problem.model, ts.start, o); });
+  EXPECT_NE(message.find("no_such_method"), std::string::npos) << message;
 }
 
 TEST(Optimize, BadArgumentsThrow) {
@@ -320,13 +329,131 @@ TEST(Optimize, BadArgumentsThrow) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Levenberg–Marquardt (our TAO type "lm").
+
+// θ ± size in every coordinate, signs from a seeded stream.
+std::vector<double> perturbed(std::vector<double> out, double size, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  for (double& e : out) e += (rng() & 1) ? size : -size;
+  return out;
+}
+
+// The teacher is an isolated zero-loss minimum (H = G positive definite): LM is Gauss–Newton
+// there and must come back to it.
+TEST(LevenbergMarquardt, ReturnsToTheTeacher) {
+  TeacherStudent ts;
+  OptimizeOptions o;
+  o.name = "lm_teacher";
+  o.tao_type = "lm";
+  const auto start = perturbed(ts.teacher, 1e-3, 21);
+  const OptimizeResult r = optimize(ts.problem.model, start, o);
+  print_summary("lm teacher+1e-3", r);
+  expect_consistent(r, o, start.size());
+  EXPECT_EQ(r.tao_type, "lm");
+  EXPECT_TRUE(r.converged && r.reason == "CONVERGED_GATOL") << r.reason << " " << r.error;
+  EXPECT_LT(test::max_abs_diff(r.theta, ts.teacher), 1e-8);
+  EXPECT_GT(r.hessian_evals, 0);
+}
+
+// The ±size sign vector of perturbed() projected on the range of G (eigenvalues above
+// 1e-10·λ_max).
+std::vector<double> range_direction(const std::vector<double>& gn, double size, unsigned seed) {
+  const lapack_int n = static_cast<lapack_int>(std::lround(std::sqrt(gn.size())));
+  const std::size_t p = static_cast<std::size_t>(n);
+  std::vector<double> v = gn, w(p), work(p * 64), out(p, 0.0);
+  const char jobz = 'V', uplo = 'L';
+  lapack_int lwork = static_cast<lapack_int>(work.size()), info = 0;
+  LAPACK_dsyev(&jobz, &uplo, &n, v.data(), &n, w.data(), work.data(), &lwork, &info);
+  EXPECT_EQ(info, 0);
+  const auto noise = perturbed(std::vector<double>(p, 0.0), size, seed);
+  for (std::size_t k = 0; k < p; ++k) {
+    if (w[k] <= 1e-10 * w.back()) continue;
+    const double c = cblas_ddot(n, v.data() + k * p, 1, noise.data(), 1);
+    cblas_daxpy(n, c, v.data() + k * p, 1, out.data(), 1);
+  }
+  return out;
+}
+
+// Width-5 student = the teacher with neuron 0 split (same (w, b), output weights 0.4a + 0.6a):
+// a non-isolated zero-loss minimum where LM with μ ~ ‖F‖ is fast under a local error bound.
+// The d + 1 splitting directions are in ker J but the loss grows like t⁴ there (no error
+// bound): from a generic start 1e-3 away LM is measured linear, so the start is ±1e-3 projected
+// on range(G). It then takes 3 iterations (‖∇L‖ 6.9e-3, 3.5e-6, 3.0e-10, 9.6e-16), too few for
+// local_rate (needs 4), so the trajectory is checked: the gain per step grows (superlinear).
+TEST(LevenbergMarquardt, ZeroResidualOnANonIsolatedMinimum) {
+  TeacherStudent ts;
+  Problem wide(make_arch({2, 5, 1}, Activation::tanh), TeacherStudent::make_data(), 0.0);
+  wide.data.y = ts.problem.data.y;
+  const std::vector<double>& t = ts.teacher;  // W1 (4×2), b1 (4), W2 (1×4), b2
+  const std::vector<double> split{t[0],  t[1],  t[2],  t[3],  t[4],        t[5],  t[6],
+                                  t[7],  t[0],  t[1],  t[8],  t[9],        t[10], t[11],
+                                  t[8],  0.4 * t[12], t[13], t[14], t[15], 0.6 * t[12], t[16]};
+  wide.model.set_point(split);
+  ASSERT_LT(wide.model.value(), 1e-28);
+  OptimizeOptions o;
+  o.name = "lm_split";
+  o.tao_type = "lm";
+  o.gatol = 1e-14;  // far enough below 1e-10 to see the local rate
+  std::vector<double> start = range_direction(wide.model.dense_gauss_newton(), 1e-3, 22);
+  for (std::size_t i = 0; i < start.size(); ++i) start[i] += split[i];
+  OptimizeResult r = optimize(wide.model, start, o);
+  print_summary("lm split+1e-3", r);
+  expect_consistent(r, o, split.size());
+  EXPECT_TRUE(r.converged && r.loss < 1e-20) << r.reason << " " << r.error << " " << r.loss;
+  EXPECT_TRUE(r.local_rate == "quadratic" || r.local_rate == "superlinear" ||
+              (r.local_rate == "unknown" && r.iterations >= 3))
+      << r.local_rate;
+  const auto& tr = r.trajectory;
+  ASSERT_EQ(static_cast<int>(tr.size()), r.iterations + 1);  // every iteration kept
+  for (std::size_t k = 2; k < tr.size(); ++k)
+    EXPECT_GT(tr[k - 1].grad_norm / tr[k].grad_norm, tr[k - 2].grad_norm / tr[k - 1].grad_norm);
+}
+
+TEST(LevenbergMarquardt, OptionsComeFromTheDatabaseUnderThePrefix) {
+  TeacherStudent ts;
+  const auto start = perturbed(ts.teacher, 1e-3, 23);
+  OptimizeOptions o;
+  o.name = "lm_opts";
+  o.tao_type = "lm";
+  const OptimizeResult plain = optimize(ts.problem.model, start, o);
+  // A huge initial damping turns the first steps into short gradient steps.
+  ASSERT_EQ(PetscOptionsSetValue(nullptr, "-opt_lm_opts_tao_lm_mu0", "1e4"), 0);
+  const OptimizeResult damped = optimize(ts.problem.model, start, o);
+  o.name = "lm_other";  // another prefix does not see it
+  const OptimizeResult other = optimize(ts.problem.model, start, o);
+  ASSERT_EQ(PetscOptionsClearValue(nullptr, "-opt_lm_opts_tao_lm_mu0"), 0);
+  EXPECT_TRUE(damped.converged) << damped.reason << " " << damped.error;
+  EXPECT_GT(damped.iterations, plain.iterations);
+  EXPECT_EQ(other.theta, plain.theta);
+
+  o.name = "lm_opts";
+  ASSERT_EQ(PetscOptionsSetValue(nullptr, "-opt_lm_opts_tao_lm_delta", "3"), 0);  // not in [1, 2]
+  const std::string message = thrown([&] { (void)optimize(ts.problem.model, start, o); });
+  ASSERT_EQ(PetscOptionsClearValue(nullptr, "-opt_lm_opts_tao_lm_delta"), 0);
+  EXPECT_NE(message.find("-opt_lm_opts_tao_lm_delta"), std::string::npos) << message;
+
+  // The type itself may come from the database; lm then still gets its model.
+  ASSERT_EQ(PetscOptionsSetValue(nullptr, "-opt_lm_opts_tao_type", "lm"), 0);
+  o.tao_type = "lmvm";
+  const OptimizeResult typed = optimize(ts.problem.model, start, o);
+  ASSERT_EQ(PetscOptionsClearValue(nullptr, "-opt_lm_opts_tao_type"), 0);
+  EXPECT_EQ(typed.tao_type, "lm");
+  EXPECT_TRUE(typed.converged) << typed.reason << " " << typed.error;
+
+  o.tao_type = "lm";
+  o.dense_limit = 16;  // P = 17: lm factors a dense P × P matrix
+  const std::string refused = thrown([&] { (void)optimize(ts.problem.model, start, o); });
+  EXPECT_NE(refused.find("dense_limit"), std::string::npos) << refused;
+}
+
+// ---------------------------------------------------------------------------------------------
 // NaN / Inf.
 
 TEST(Optimize, NanStartIsReportedNotThrown) {
   TeacherStudent ts;
   std::vector<double> theta = ts.start;
   theta[3] = std::numeric_limits<double>::quiet_NaN();
-  for (const char* type : {"lmvm", "nls"}) {
+  for (const char* type : {"lmvm", "nls", "lm"}) {
     OptimizeOptions o;
     o.name = std::string("nan_") + type;
     o.tao_type = type;
@@ -391,7 +518,7 @@ TEST(Optimize, LuNetworkWithWeightDecayConverges) {
   // λ = 1e-3 restores a minimum. Newton certifies it to the default gatol; L-BFGS reaches
   // ‖∇L‖ ≈ 2e-9, where its line search can no longer resolve a decrease of L ≈ 2e-2
   // (‖∇L‖²·step ≈ 1e-18 is below round-off of L), so its run is held to 1e-8.
-  for (const char* type : {"nls", "lmvm"}) {
+  for (const char* type : {"nls", "lmvm", "lm"}) {
     LuProblem lu(1e-3);
     OptimizeOptions o;
     o.name = std::string("lu_decay_") + type;
@@ -440,12 +567,6 @@ TEST(LogLogSlope, RecoversPowerLaw) {
   EXPECT_NEAR(detail::log_log_slope(x, y), 0.5, 1e-12);
   EXPECT_EQ(detail::log_log_slope(std::vector<int>{1}, std::vector<double>{1.0}), 0.0);
 }
-
-}  // namespace
-}  // namespace nnscape
-
-namespace nnscape {
-namespace {
 
 std::vector<TrajectoryPoint> synthetic_trajectory(double norm_exponent, bool loss_falls) {
   std::vector<TrajectoryPoint> t;

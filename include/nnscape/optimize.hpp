@@ -20,6 +20,8 @@ struct OptimizeOptions {
   // Any registered TAO type (lmvm, nls, ntr, ntl, bnls, bntr, cg, bncg, nm, ...), plus "gd":
   // TAOBNCG with -<prefix>tao_bncg_type gd (gradient descent with TAO's line search). "gd" is
   // our name only: on the command line write -<prefix>tao_type bncg -<prefix>tao_bncg_type gd.
+  // "lm" is our own Levenberg–Marquardt type (levenberg_marquardt.hpp), registered with TAO by
+  // optimize(); it needs P ≤ dense_limit.
   std::string tao_type = "lmvm";
   // Defaults applied before TaoSetFromOptions (the command line wins). TAO 3.18's own defaults
   // (grtol 1e-8, max_funcs 4000) stop runs long before a certified critical point.
@@ -69,7 +71,7 @@ struct OptimizeResult {
   // are equal); the final re-evaluation at the end point is not counted.
   int function_evals = 0;
   int gradient_evals = 0;
-  int hessian_evals = 0;
+  int hessian_evals = 0;  // for lm: Gauss–Newton matrices
   double seconds = 0.0;       // wall time of TaoSolve
   // Re-evaluated at the end point (the model is left there).
   double loss = 0.0;
@@ -89,8 +91,8 @@ struct OptimizeResult {
 // Not collective (PETSC_COMM_SELF). Never throws for a solver failure (PETSc error, callback
 // exception, NaN/Inf, divergence): the result carries it. Throws nnscape::Error for bad
 // arguments: wrong θ length, unknown TAO type, a name unfit for an options prefix, options
-// TaoSetFromOptions refuses, a non-lmvm PC named for ntl. θ0 containing NaN is not refused: the
-// result says nonfinite. Leaves the model at the end point.
+// TaoSetFromOptions refuses, a non-lmvm PC named for ntl, lm with P > dense_limit. θ0
+// containing NaN is not refused: the result says nonfinite. Leaves the model at the end point.
 OptimizeResult optimize(LossModel& model, std::span<const double> theta0,
                         const OptimizeOptions& opts = {});
 
