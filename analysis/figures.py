@@ -39,7 +39,7 @@ STATUS_ORDER = ("strict_min", "degenerate_min", "saddle", "not_converged", "dive
 STATUS_COLORS = {"strict_min": "#1b7837", "degenerate_min": "#7fbf7b", "saddle": "#f1a340",
                  "not_converged": "#998ec3", "diverged": "#d6604d", "failed_numerics": "#762a83",
                  "error": "#000000", "pending": "#bbbbbb", "unknown": "#666666"}
-# Not a minimum and not a saddle: the trial did not end at a certified critical point.
+# Not a minimum and not a saddle: the trial did not end at a converged critical point.
 FAILURES = ("not_converged", "diverged", "failed_numerics", "error", "unknown")
 
 ANALYTIC = ("tanh", "sigmoid", "softplus", "gelu", "silu", "sin")
@@ -210,7 +210,7 @@ def strict_fraction_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def failure_reasons(df: pd.DataFrame) -> pd.DataFrame:
-    """Count the trials that did not end at a certified critical point, by status and reason.
+    """Count the trials that did not end at a converged critical point, by status and reason.
 
     Returns
     -------
@@ -714,10 +714,10 @@ def fig_status_counts(df: pd.DataFrame) -> plt.Figure:
 
 
 def fig_failure_reasons(df: pd.DataFrame) -> plt.Figure:
-    """Horizontal bars: trials that did not end at a certified critical point, by reason."""
+    """Horizontal bars: trials that did not end at a converged critical point, by reason."""
     t = failure_reasons(df)
     if t.empty:
-        raise Skip("every finished trial ended at a certified minimum or saddle: no failures")
+        raise Skip("every finished trial ended at a minimum or saddle: no failures")
     g = t.groupby(["status", "reason"], sort=False)["count"].sum().reset_index()
     labels = [f"{s}: {r or '(no reason)'}" for s, r in zip(g["status"], g["reason"])]
     fig, ax = plt.subplots(figsize=(7.5, 0.4 * len(g) + 1.4))
@@ -727,7 +727,7 @@ def fig_failure_reasons(df: pd.DataFrame) -> plt.Figure:
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("trials")
-    ax.set_title("Trials without a certified critical point, by status and TAO reason",
+    ax.set_title("Trials without a converged critical point, by status and TAO reason",
                  fontsize=9)
     fig.tight_layout()
     return fig

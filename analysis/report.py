@@ -284,7 +284,7 @@ def build(paths, out_dir: str) -> dict:
     r.figure("status_counts", "Trials by status for every axis that varies.",
              lambda: F.fig_status_counts(df))
     r.figure("failure_reasons",
-             "Trials that did not end at a certified critical point, by status and TAO reason.",
+             "Trials that did not end at a converged critical point, by status and TAO reason.",
              lambda: F.fig_failure_reasons(df))
     r.figure("time_by_axis", "Wall time per trial (seconds_total) by axis value.",
              lambda: F.fig_time_by_axis(df))
