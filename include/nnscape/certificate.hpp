@@ -12,6 +12,8 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "nnscape/dataset.hpp"
 #include "nnscape/network.hpp"
@@ -33,7 +35,8 @@ struct BallCertificate {
   // Upper bound of ‖H(θ) − H(θ̃)‖₂ over the box (Frobenius norm of the radii): every eigenvalue
   // of H(θ*) lies within this of the corresponding eigenvalue of H(θ̃) (Weyl).
   double hessian_variation = std::numeric_limits<double>::quiet_NaN();
-  // Proven upper bound of the loss over the box.
+  // Proven upper bound of the loss over the box; when kind == none after the Krawczyk step
+  // failed, the bound at θ̃ itself (NaN when no ball evaluation took place).
   double loss_upper = std::numeric_limits<double>::quiet_NaN();
 };
 
@@ -43,8 +46,25 @@ struct CertifyOptions {
 };
 
 // theta is θ̃ (Network order). weight_decay λ adds (λ/2)‖θ‖² to the loss as in LossModel.
+// Unsupported networks and failed proofs give kind none with the reason; shape mismatches and a
+// precision outside [32, 4096] bits throw nnscape::Error.
 BallCertificate certify_critical_point(const Network& net, const Dataset& data, double weight_decay,
                                        std::span<const double> theta, const CertifyOptions& opts = {});
+
+// The enclosures the certificate is built from, as doubles, so that they can be checked against
+// LossModel: every value of the loss, gradient and Hessian at any θ in θ̃ + [−radius, radius]^P
+// lies in [mid − rad, mid + rad] (rad is rounded up and covers the rounding of mid).
+// The Hessian is P × P row-major. Same support as certify_critical_point; throws
+// nnscape::Error for an unsupported network.
+struct BallEnclosure {
+  double loss_mid = 0.0;
+  double loss_rad = 0.0;
+  std::vector<double> gradient_mid, gradient_rad;
+  std::vector<double> hessian_mid, hessian_rad;
+};
+BallEnclosure enclose_derivatives(const Network& net, const Dataset& data, double weight_decay,
+                                  std::span<const double> theta, double radius,
+                                  int precision_bits = 64);
 
 std::string_view to_string(CertifiedKind k);
 
