@@ -27,7 +27,7 @@ struct TrialArgs {
   std::string data = "teacher";
   std::string widths = "4";
   std::string activation = "tanh";
-  std::string optimizer = "ntr";
+  std::string optimizer = kDefaultOptimizer;
   std::string optimizer_name;
   std::string init = "pytorch";
   std::string start;  // θ0 as a text file, instead of a draw from --init
@@ -200,7 +200,8 @@ Command add_trial_command(CLI::App& app) {
   trial->add_option("--activation", a->activation, "Hidden-layer activation")
       ->capture_default_str();
   trial->add_option("--optimizer", a->optimizer,
-                    "TAO type: ntr, nls, lmvm, cg, nm, gd, ... (options: -opt_<name>_tao_*)")
+                    "TAO type: lm (nnscape's Levenberg-Marquardt), ntr, nls, lmvm, cg, nm, gd, ... "
+                    "(options: -opt_<name>_tao_*)")
       ->capture_default_str();
   trial->add_option("--optimizer-name", a->optimizer_name,
                     "Name for the options prefix opt_<name>_ (default: the TAO type)");

@@ -28,6 +28,7 @@
 
 #include "nnscape/error.hpp"
 #include "nnscape/network.hpp"
+#include "nnscape/optimize.hpp"
 
 namespace nnscape {
 
@@ -489,7 +490,7 @@ void parse_axes(const Parser& p, const Entry& axes_entry, StudySpec& s, Lines& l
                                           "list), not both (replicates at line " +
                                               std::to_string(Parser::line(replicates->key_node)) +
                                               ")");
-  for (const char* required : {"architectures", "activations", "datasets", "optimizers"})
+  for (const char* required : {"architectures", "activations", "datasets"})
     if (!Parser::find(entries, required))
       p.fail(lines.axes, std::string("axes: ") + required + " is required");
 
@@ -547,6 +548,8 @@ void parse_axes(const Parser& p, const Entry& axes_entry, StudySpec& s, Lines& l
     lines.value[static_cast<int>(axis)].push_back(lines.axes);
   };
   fill_default(Axis::sparsity, s.sparsity, parse_pattern("dense"));
+  fill_default(Axis::optimizers, s.optimizers,
+               OptimizerEntry{kDefaultOptimizer, kDefaultOptimizer, {}});
   fill_default(Axis::inits, s.inits, std::string("pytorch"));
   fill_default(Axis::weight_decay, s.weight_decay, 0.0);
   fill_default(Axis::replicates, s.replicates, std::uint64_t{0});

@@ -14,6 +14,7 @@
 
 #include "nnscape/dataset.hpp"
 #include "nnscape/error.hpp"
+#include "nnscape/optimize.hpp"
 #include "nnscape/spec.hpp"
 
 namespace nnscape {
@@ -286,6 +287,16 @@ TEST(SpecParses, BaseValues) {
   EXPECT_EQ(s.canonical_value(Axis::inits, 0), "pytorch:scale=1");
   EXPECT_EQ(s.canonical_value(Axis::optimizers, 1), "lbfgs|lmvm|tao_max_it=50");
   EXPECT_EQ(std::string(to_string(Axis::weight_decay)), "weight_decay");
+}
+
+// Without an optimizers axis a study uses the measured default (optimize.hpp), named after it.
+TEST(SpecParses, OptimizersDefaultToTheMeasuredDefault) {
+  const StudySpec s = parse_study(
+      "axes: {architectures: [[4]], activations: [tanh], datasets: [teacher]}\n", "s.yaml");
+  ASSERT_EQ(s.optimizers.size(), 1u);
+  EXPECT_EQ(s.optimizers[0].tao_type, kDefaultOptimizer);
+  EXPECT_EQ(s.optimizers[0].name, kDefaultOptimizer);
+  EXPECT_TRUE(s.optimizers[0].options.empty());
 }
 
 TEST(SpecParses, TheHeaderExample) {

@@ -15,6 +15,10 @@
 
 namespace nnscape {
 
+// The default for `nnscape trial` and for studies without an optimizers axis, chosen by
+// measurement: tests/bench/verdict_bench (README, "Benchmarks").
+inline constexpr const char* kDefaultOptimizer = "lm";
+
 struct OptimizeOptions {
   std::string name = "default";  // label; options prefix "opt_<name>_"
   // Any registered TAO type (lmvm, nls, ntr, ntl, bnls, bntr, cg, bncg, nm, ...), plus "gd":
@@ -22,7 +26,7 @@ struct OptimizeOptions {
   // our name only: on the command line write -<prefix>tao_type bncg -<prefix>tao_bncg_type gd.
   // "lm" is our own Levenberg–Marquardt type (levenberg_marquardt.hpp), registered with TAO by
   // optimize(); it needs P ≤ dense_limit.
-  std::string tao_type = "lmvm";
+  std::string tao_type = kDefaultOptimizer;
   // Defaults applied before TaoSetFromOptions (the command line wins). TAO 3.18's own defaults
   // (grtol 1e-8, max_funcs 4000) stop runs long before a certified critical point.
   double gatol = 1e-10;

@@ -21,8 +21,9 @@
 //              save_params: true, output: results.h5}
 //
 // Details (src/spec.cpp has the checks):
-//  - Required axes: architectures, activations, datasets, optimizers. Defaults when absent:
-//    sparsity [dense], inits [pytorch], weight_decay [0], replicates 1. `replicates: R` and
+//  - Required axes: architectures, activations, datasets. Defaults when absent: optimizers
+//    [kDefaultOptimizer of optimize.hpp], sparsity [dense], inits [pytorch], weight_decay [0],
+//    replicates 1. `replicates: R` and
 //    `seeds: [...]` exclude each other. An axis given is a non-empty list without duplicates
 //    (values compared as parsed: "normal" = "normal:scale=1", 0 = 0.0, data set settings in any
 //    order).
