@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -93,24 +94,55 @@ void take_ball(Certificate& c, const BallCertificate& b) {
   c.loss_upper = b.loss_upper;
 }
 
+// The chain of reductions to an efficient core: merging an antipodal pair whose output weights
+// cancel leaves a dead unit, so the core is analysed and reduced again until nothing is left.
+struct ReductionChain {
+  std::vector<std::unique_ptr<Network>> nets;  // nets[k + 1] is the core of reductions[k]
+  std::vector<Reduction> reductions;
+  std::string description;
+  std::string reason;  // why the first reduction failed
+};
+
+ReductionChain reduce_fully(const Network& net, std::span<const double> theta,
+                            const RedundancyReport& redundancy, const Dataset& data) {
+  ReductionChain chain;
+  const Network* current = &net;
+  std::vector<double> point(theta.begin(), theta.end());
+  RedundancyReport report = redundancy;
+  while (report.redundant) {
+    Reduction red = reduce_to_core(*current, point, report);
+    if (!red.applicable) {
+      if (chain.reductions.empty()) chain.reason = red.reason;
+      break;
+    }
+    chain.description += (chain.description.empty() ? "" : "; then ") + red.description;
+    chain.nets.push_back(std::make_unique<Network>(red.core));
+    current = chain.nets.back().get();
+    point = red.core_theta;
+    chain.reductions.push_back(std::move(red));
+    report = analyse_redundancy(*current, point, data);
+  }
+  return chain;
+}
+
 // Step 3 of verdict.hpp. Returns false with c.reason set when no proof results.
 bool certify_by_reduction(const Network& net, const Dataset& data, std::span<const double> theta,
                           const RedundancyReport& redundancy, double zero_loss,
                           const VerdictOptions& opts, Certificate& c) {
-  const Reduction red = reduce_to_core(net, theta, redundancy);
-  if (!red.applicable) {
-    c.reason = "no reduction: " + red.reason;
+  const ReductionChain chain = reduce_fully(net, theta, redundancy, data);
+  if (chain.reductions.empty()) {
+    c.reason = "no reduction: " + chain.reason;
     return false;
   }
-  c.reduction = red.description;
-  c.core_width = red.core.widths.size() == 3 ? red.core.widths[1] : -1;
-  const Network core(red.core);
+  c.reduction = chain.description;
+  const Network& core = *chain.nets.back();
+  c.core_width = core.num_layers() == 2 ? core.layer(0).out : -1;
   LossModel core_model(core, data, 0.0);
-  const PolishResult core_point = polish(core_model, red.core_theta);
+  const PolishResult core_point = polish(core_model, chain.reductions.back().core_theta);
   const BallCertificate ball = certify_critical_point(core, data, 0.0, core_point.theta);
   take_ball(c, ball);
   if (ball.kind != CertifiedKind::strict_min) {
-    c.reason = "core (" + red.description + ") not proven a strict minimum: " + ball.reason;
+    c.reason = "core (" + chain.description + ") not proven a strict minimum: " + ball.reason;
     return false;
   }
   if (!(ball.loss_upper <= zero_loss)) {
@@ -118,7 +150,9 @@ bool certify_by_reduction(const Network& net, const Dataset& data, std::span<con
                "embedding need not be a minimum";
     return false;
   }
-  const std::vector<double> embedded = embed(net, red, core_point.theta);
+  std::vector<double> embedded = core_point.theta;
+  for (std::size_t k = chain.reductions.size(); k-- > 0;)
+    embedded = embed(k == 0 ? net : *chain.nets[k - 1], chain.reductions[k], embedded);
   double d2 = 0.0;
   for (std::size_t i = 0; i < embedded.size(); ++i)
     d2 += (embedded[i] - theta[i]) * (embedded[i] - theta[i]);
@@ -164,6 +198,8 @@ Verdict judge_end_point(const Network& net, const Dataset& data, double weight_d
   y2 = data.y.empty() ? 0.0 : y2 / static_cast<double>(data.y.size());
   const double zero_loss = opts.zero_loss * std::max(y2, std::numeric_limits<double>::min());
   const bool zero_residual = weight_decay == 0.0 && model.data_loss() <= zero_loss;
+  const bool near_zero_residual =
+      weight_decay == 0.0 && model.data_loss() <= opts.near_zero_loss * std::max(y2, 1e-300);
 
   Certificate& c = v.certificate;
   const BallCertificate ball = certify_critical_point(net, data, weight_decay, theta);
@@ -178,7 +214,7 @@ Verdict judge_end_point(const Network& net, const Dataset& data, double weight_d
     v.type = ball.kind == CertifiedKind::strict_min ? PointType::strict_min : PointType::saddle;
     bounds.variation = ball.hessian_variation;
     bounds.variation_known = std::isfinite(ball.hessian_variation);
-  } else if (redundancy.redundant && zero_residual &&
+  } else if (redundancy.redundant && near_zero_residual &&
              certify_by_reduction(net, data, theta, redundancy, zero_loss, opts, c)) {
     v.type = PointType::degenerate_min;
     v.nullity = c.jacobian_nullity;

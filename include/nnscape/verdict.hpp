@@ -5,9 +5,10 @@
 //  1. non-finite → failed_numerics; diverged → diverged, with the evidence (growth of ‖θ‖ while
 //     the loss fell, the hidden units that run away).
 //  2. A ball-arithmetic proof at the point itself (certificate.hpp): strict_min or saddle.
-//  3. A redundant point with zero residual: reduce to the efficient core (reduction.hpp), prove
-//     the core's strict minimum, embed it back; the end point must lie within
-//     embed_tolerance of the embedding. The nullity is dim ker J there, from singular values.
+//  3. A redundant point with (near) zero residual: reduce to the efficient core (reduction.hpp;
+//     again on the core while it is redundant), prove the core's strict minimum with zero
+//     residual, embed it back; the end point must lie within embed_tolerance of the embedding.
+//     The nullity is dim ker J there, from singular values.
 //  4. Otherwise the verdict comes from the Hessian's counts (inertia.hpp) and is unproven. A
 //     zero-loss point is a global minimum of a sum of squares, so it is never called a saddle.
 #include <limits>
@@ -64,6 +65,9 @@ struct VerdictOptions {
   // reduction's proof needs the loss bound over the core's box below it: the embedding is then
   // a global minimum up to that bound (the loss is ≥ 0 everywhere).
   double zero_loss = 1e-20;
+  // An end point this close to zero loss (relative to mean(y²)) is tried by reduction: the
+  // proof is then about the embedding, which must pass zero_loss and embed_tolerance.
+  double near_zero_loss = 1e-16;
 };
 
 struct Verdict {
