@@ -192,6 +192,13 @@ TrialRecord run_trial(const TrialSpec& spec) {
     const int predicted = zero_residual ? rec.redundancy.predicted_nullity
                                         : rec.redundancy.predicted_nullity_h;
     rec.nullity_matches = predicted >= 0 && rec.measured_nullity == predicted;
+    // A proven count that differs from the first-order table is a finding, not an error:
+    // coincident redundancies overlap and higher-order flat directions exist (papers.md).
+    if (rec.certificate.certified && predicted >= 0 && rec.measured_nullity >= 0 &&
+        !rec.nullity_matches)
+      rec.certificate.reason = "proven nullity " + std::to_string(rec.measured_nullity) +
+                               " differs from the first-order prediction " +
+                               std::to_string(predicted);
     if (spec.data.kind == "linear")
       rec.product_error = product_error(net, opt.theta, linear_target_matrix(spec.data, rec.data_seed));
   }
