@@ -78,10 +78,14 @@ int run_status(const StatusArgs& a) {
   require_one_rank("status", "");
   const StoreSummary s = read_summary(a.file);
   std::int64_t done = 0, failed = 0, pending = 0;
-  std::map<std::string, std::int64_t> reasons, outcomes;
+  std::map<std::string, std::int64_t> reasons, outcomes, proven;
   for (std::size_t i = 0; i < s.states.size(); ++i) {
     switch (s.states[i]) {
-      case TrialState::done: ++done; ++outcomes[s.statuses[i]]; break;
+      case TrialState::done:
+        ++done;
+        ++outcomes[s.statuses[i]];
+        proven[s.statuses[i]] += s.certified[i] ? 1 : 0;
+        break;
       case TrialState::failed: ++failed; ++reasons[s.errors[i].substr(0, 200)]; break;
       default: ++pending;
     }
@@ -113,6 +117,7 @@ int run_status(const StatusArgs& a) {
     j["failed"] = failed;
     j["pending"] = pending;
     j["outcomes"] = outcomes;
+    j["proven"] = proven;
     j["failure_reasons"] = reasons;
     j["runs"] = s.runs.size();
     j["last_run"] = last_state;
@@ -124,7 +129,8 @@ int run_status(const StatusArgs& a) {
   std::cout << s.path << " (study " << s.spec_hash << ", shard " << s.shard << ")\n"
             << "  trials:  " << s.states.size() << "\n  done:    " << done << "\n  failed:  "
             << failed << "\n  pending: " << pending << '\n';
-  for (const auto& [k, n] : outcomes) std::cout << "    " << k << ": " << n << '\n';
+  for (const auto& [k, n] : outcomes)
+    std::cout << "    " << k << ": " << n << " (" << proven[k] << " proven)\n";
   if (!reasons.empty()) {
     std::cout << "  failure reasons:\n";
     for (const auto& [k, n] : reasons) std::cout << "    " << n << " x " << k << '\n';

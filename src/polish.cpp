@@ -6,16 +6,11 @@
 #include <vector>
 
 #include "nnscape/error.hpp"
+#include "nnscape/norms.hpp"
 #include "nnscape/symmetric_eigen.hpp"
 
 namespace nnscape {
 namespace {
-
-double norm2(std::span<const double> v) {
-  double s = 0.0;
-  for (double x : v) s += x * x;
-  return std::sqrt(s);
-}
 
 bool all_finite(std::span<const double> v) {
   return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
@@ -103,10 +98,7 @@ PolishResult polish(LossModel& model, std::span<const double> theta, const Polis
   step = newton_step(symmetric_eigen(hessian, p), model.gradient());  // `hessian` is at r.theta
   r.next_step = norm2(step);
   r.hessian_change = change_rate * r.next_step;
-  r.distance = 0.0;
-  for (std::size_t i = 0; i < r.theta.size(); ++i)
-    r.distance += (r.theta[i] - theta[i]) * (r.theta[i] - theta[i]);
-  r.distance = std::sqrt(r.distance);
+  r.distance = distance2(r.theta, theta);
   return r;
 }
 

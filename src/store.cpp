@@ -904,6 +904,7 @@ StoreSummary read_summary(const std::string& path) {
     out.trial_ids.push_back(row.get_int("trial_id"));
     out.states.push_back(static_cast<TrialState>(row.get_int("state")));
     out.statuses.push_back(row.get_str("status"));
+    out.certified.push_back(row.get_int("certified") == 1);
     out.errors.push_back(row.get_str("error"));
     out.finished_at.push_back(row.get("finished_at"));
   }

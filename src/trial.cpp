@@ -8,6 +8,7 @@
 
 #include "nnscape/error.hpp"
 #include "nnscape/loss.hpp"
+#include "nnscape/norms.hpp"
 #include "nnscape/pattern.hpp"
 #include "nnscape/random.hpp"
 #include "nnscape/reduction.hpp"
@@ -66,12 +67,6 @@ double product_error(const Network& net, std::span<const double> theta,
     den += a[i] * a[i];
   }
   return den > 0.0 ? std::sqrt(num / den) : std::sqrt(num);
-}
-
-double norm2(const std::vector<double>& v) {
-  double s = 0.0;
-  for (double x : v) s += x * x;
-  return std::sqrt(s);
 }
 
 double mean_square(const std::vector<double>& v) {

@@ -9,17 +9,12 @@
 #include "nnscape/certificate.hpp"
 #include "nnscape/error.hpp"
 #include "nnscape/loss.hpp"
+#include "nnscape/norms.hpp"
 #include "nnscape/polish.hpp"
 #include "nnscape/reduction.hpp"
 
 namespace nnscape {
 namespace {
-
-double norm2(std::span<const double> v) {
-  double s = 0.0;
-  for (double x : v) s += x * x;
-  return std::sqrt(s);
-}
 
 double cosine(const std::vector<double>& a, const std::vector<double>& b) {
   double ab = 0.0, aa = 0.0, bb = 0.0;
@@ -155,10 +150,7 @@ bool certify_by_reduction(const Network& net, const Dataset& data, std::span<con
   std::vector<double> embedded = core_point.theta;
   for (std::size_t k = chain.reductions.size(); k-- > 0;)
     embedded = embed(k == 0 ? net : *chain.nets[k - 1], chain.reductions[k], embedded);
-  double d2 = 0.0;
-  for (std::size_t i = 0; i < embedded.size(); ++i)
-    d2 += (embedded[i] - theta[i]) * (embedded[i] - theta[i]);
-  c.distance = std::sqrt(d2);
+  c.distance = distance2(embedded, theta);
   if (!(c.distance <= opts.embed_tolerance * std::max(1.0, norm2(theta)))) {
     c.reason = "the end point lies too far from the embedded core minimum";
     return false;

@@ -271,9 +271,11 @@ TEST(Optimize, CommandLineOptionsWinUnderTheRunsPrefix) {
   ASSERT_EQ(PetscOptionsSetValue(nullptr, "-opt_test_tao_max_it", "3"), 0);
   OptimizeOptions o;
   o.name = "test";
+  o.tao_type = "lmvm";  // needs more than 10 iterations here (lm, the default, needs 4)
   OptimizeResult r = optimize(ts.problem.model, ts.start, o);
   OptimizeOptions other;
   other.name = "other";
+  other.tao_type = "lmvm";
   other.max_it = 10;
   OptimizeResult r_other = optimize(ts.problem.model, ts.start, other);
   ASSERT_EQ(PetscOptionsClearValue(nullptr, "-opt_test_tao_max_it"), 0);

@@ -27,14 +27,6 @@ struct Teacher {
   test::Problem p;
 };
 
-std::vector<double> perturbed(const std::vector<double>& theta, double size, std::mt19937_64& rng) {
-  std::vector<double> dir = test::normal_vector(theta.size(), rng, 1.0);
-  const double n = test::norm2(dir);
-  std::vector<double> out = theta;
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] += size * dir[i] / n;
-  return out;
-}
-
 TEST(Polish, ReturnsToAStrictMinimumToRoundOff) {
   Teacher t(3, 5);
   t.p.model.set_point(t.p.theta);
@@ -42,7 +34,7 @@ TEST(Polish, ReturnsToAStrictMinimumToRoundOff) {
   // of zero), so Newton converges quadratically to it from 1e-4 away.
   const auto ev = symmetric_eigenvalues(t.p.model.dense_hessian(), t.p.net.num_params());
   ASSERT_GT(ev.front(), 1e-8 * ev.back());
-  const std::vector<double> start = perturbed(t.p.theta, 1e-4, t.rng);
+  const std::vector<double> start = test::nudged(t.p.theta, 1e-4, t.rng);
   const PolishResult r = polish(t.p.model, start);
   EXPECT_TRUE(r.applied);
   EXPECT_GE(r.steps, 2);
@@ -76,7 +68,7 @@ TEST(Polish, LandsOnANonIsolatedZeroResidualMinimum) {
   wp.model.set_point(wide);
   ASSERT_LT(wp.model.value(), 1e-28);  // premise: an exact zero-residual point
 
-  const std::vector<double> start = perturbed(wide, 1e-5, t.rng);
+  const std::vector<double> start = test::nudged(wide, 1e-5, t.rng);
   const PolishResult r = polish(wp.model, start);
   EXPECT_TRUE(r.applied);
   EXPECT_GE(r.steps, 1);

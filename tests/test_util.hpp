@@ -103,6 +103,16 @@ inline double norm2(std::span<const double> v) {
   return std::sqrt(s);
 }
 
+// θ moved by `size` (2-norm) in a random direction: a point near one of known truth.
+inline std::vector<double> nudged(const std::vector<double>& theta, double size,
+                                  std::mt19937_64& rng) {
+  std::vector<double> u = normal_vector(theta.size(), rng, 1.0);
+  const double n = norm2(u);
+  std::vector<double> out = theta;
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] += size * u[i] / n;
+  return out;
+}
+
 inline double max_abs(std::span<const double> v) {
   double s = 0.0;
   for (double e : v) s = std::max(s, std::abs(e));

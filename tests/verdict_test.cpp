@@ -53,14 +53,6 @@ Judged judge(const Network& net, const Dataset& data, const std::vector<double>&
   return j;
 }
 
-std::vector<double> nudged(const std::vector<double>& theta, double size, std::mt19937_64& rng) {
-  std::vector<double> u = test::normal_vector(theta.size(), rng, 1.0);
-  const double n = test::norm2(u);
-  std::vector<double> out = theta;
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] += size * u[i] / n;
-  return out;
-}
-
 // Teacher (tanh, m = 1) with unit 1 moved towards unit 0 by the factor δ: the nearer the two,
 // the worse conditioned the (still efficient, zero-residual) minimum.
 struct Conditioned {
@@ -117,7 +109,7 @@ TEST(Verdict, NearATeacherTheProvenBoxHoldsTheTeacher) {
   for (double delta : {1.0, 0.1}) {
     Conditioned c(delta);
     const std::vector<double> teacher = c.t.p.theta();
-    const Judged j = judge(*c.net, c.t.data, nudged(teacher, 1e-6, c.t.rng), true);
+    const Judged j = judge(*c.net, c.t.data, test::nudged(teacher, 1e-6, c.t.rng), true);
     ASSERT_TRUE(j.verdict.certificate.certified) << j.verdict.certificate.reason;
     EXPECT_EQ(j.verdict.type, PointType::strict_min);
     double off = 0.0;
@@ -188,7 +180,7 @@ TEST(Verdict, NearASplitTheVerdictIsProvenRightOrUnproven) {
     Teacher t(cs);
     for (const Split& s : splits(t)) {
       const Network net(s.params.arch(t.act));
-      const Judged j = judge(net, t.data, nudged(s.params.theta(), 1e-6, t.rng), true);
+      const Judged j = judge(net, t.data, test::nudged(s.params.theta(), 1e-6, t.rng), true);
       const std::string what = label(cs) + " " + s.what;
       ++total;
       EXPECT_NE(j.verdict.type, PointType::saddle) << what;

@@ -61,6 +61,7 @@ struct StoreSummary {
   std::vector<std::int64_t> trial_ids;  // per row
   std::vector<TrialState> states;       // per row
   std::vector<std::string> statuses;    // per row: point type, "error", or "" when pending
+  std::vector<bool> certified;          // per row: the status is proven (verdict.hpp)
   std::vector<std::string> errors;      // per row
   std::vector<double> finished_at;      // per row: Unix time, NaN when pending
   std::vector<Provenance> runs;         // oldest first

@@ -1,8 +1,8 @@
 // Time to a verdict per trial: teacher–student problems (the student's activation is the
 // teacher's, so every problem has a zero-loss minimum), each candidate TAO type, many seeds.
-// Trials run in-process through run_trial (training, spectrum, analysis and — once it lands —
-// the certificate), timed around the call, one core.
-//   verdict_bench [--seeds N] [--quick] [--candidates lmvm,nls,...] [--problems SUBSTR]
+// Trials run in-process through run_trial (training, polishing, spectrum, analysis and the
+// certificate), timed around the call, one core.
+//   verdict_bench [--seeds N] [--quick] [--candidates lmvm,nls,...] [--problems SUBSTR] [--verbose]
 //                 [--csv FILE]
 // Per (problem, candidate): fraction of records with certified = true, status counts, median
 // and 90th percentile of the seconds per trial. Plain-text table on stdout, one CSV row per
@@ -40,6 +40,7 @@ struct Options {
   std::vector<std::string> candidates{"lmvm", "nls", "ntr", "bnls", "bntr", "blmvm", "lm"};
   std::string problems;  // substring filter on the label
   std::string csv = "verdict_bench.csv";
+  bool verbose = false;  // one line per trial: seed, status, proof or why none
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -71,6 +72,8 @@ Options parse_args(int argc, char** argv) {
       o.problems = value();
     } else if (a == "--csv") {
       o.csv = value();
+    } else if (a == "--verbose") {
+      o.verbose = true;
     } else {
       std::fprintf(stderr, "verdict_bench: unknown argument %s\n", a.c_str());
       std::exit(2);
@@ -108,7 +111,7 @@ struct Cell {
   int certified = 0;
 };
 
-Cell run_cell(const Problem& p, const std::string& candidate, int seeds) {
+Cell run_cell(const Problem& p, const std::string& candidate, int seeds, bool verbose) {
   Cell cell;
   nnscape::TrialSpec spec;
   spec.hidden = {p.student_width};
@@ -127,6 +130,13 @@ Cell run_cell(const Problem& p, const std::string& candidate, int seeds) {
       const nnscape::TrialRecord rec = nnscape::run_trial(spec);
       status = rec.status;
       certified = rec.certificate.certified;
+      if (verbose)
+        std::printf("  seed %2d %-15s %s %s%s\n", s + 1, status.c_str(),
+                    certified ? "proven:" : "unproven:",
+                    certified ? rec.certificate.method.c_str() : rec.certificate.reason.c_str(),
+                    rec.certificate.reduction.empty()
+                        ? ""
+                        : (" [" + rec.certificate.reduction + "]").c_str());
     } catch (const std::exception& e) {
       status = "spec_error";
       std::fprintf(stderr, "verdict_bench: %s %s: %s\n", p.label().c_str(), candidate.c_str(),
@@ -165,7 +175,7 @@ int main(int argc, char** argv) {
   for (const Problem& p : problems()) {
     if (p.label().find(opts.problems) == std::string::npos) continue;
     for (const std::string& cand : opts.candidates) {
-      const Cell c = run_cell(p, cand, opts.seeds);
+      const Cell c = run_cell(p, cand, opts.seeds, opts.verbose);
       const double n = static_cast<double>(c.seconds.size());
       const double med = quantile(c.seconds, 0.5), p90 = quantile(c.seconds, 0.9);
       std::printf("%-50s %-6s %5d %6.2f %9.4f %9.4f  %s\n", p.label().c_str(), cand.c_str(),
