@@ -19,14 +19,17 @@ bool all_finite(std::span<const double> v) {
 // s = −H⁺g over the eigenvalues clear of round-off. The cut (100·P·eps·|λ|max) lies decades
 // below genuine small eigenvalues of trained minima (1e-9·|λ|max, papers.md) and above the
 // round-off zeros of a redundant point, whose directions a Newton step must not follow.
-std::vector<double> newton_step(const SymmetricEigen& eig, std::span<const double> g) {
+// damping ≥ 0: the modified Newton step −Σ v_j (v_jᵀg)/(|λ_j| + damping), a descent direction
+// that reaches further than Newton's from outside the quadratic region of a minimum.
+std::vector<double> newton_step(const SymmetricEigen& eig, std::span<const double> g,
+                                double damping = -1.0) {
   const std::size_t p = g.size();
   double scale = 0.0;
   for (double v : eig.values) scale = std::max(scale, std::abs(v));
   const double cut = 100.0 * static_cast<double>(p) * std::numeric_limits<double>::epsilon() * scale;
   std::vector<double> s(p, 0.0);
   for (std::size_t j = 0; j < p; ++j) {
-    const double lambda = eig.values[j];
+    const double lambda = damping >= 0.0 ? std::abs(eig.values[j]) + damping : eig.values[j];
     if (!(std::abs(lambda) > cut)) continue;
     const double* v = eig.vectors.data() + j * p;
     double vg = 0.0;
@@ -63,40 +66,49 @@ PolishResult polish(LossModel& model, std::span<const double> theta, const Polis
   const double budget = opts.max_move * std::max(1.0, norm2(r.theta));
   std::vector<double> hessian = model.dense_hessian();
   SymmetricEigen eig = symmetric_eigen(hessian, p);
-  std::vector<double> step = newton_step(eig, model.gradient());
   double change_rate = 0.0;  // ‖ΔH‖_F / ‖Δθ‖ over the last accepted step
   std::vector<double> trial(r.theta.size());
   for (int k = 0; k < opts.max_steps && r.grad_after > 0.0; ++k) {
-    // Full step, then two halvings: near a critical point the full step wins; the halvings
-    // rescue a first step taken from a little outside the quadratic region.
+    // The model is at r.theta here. Candidates in order: the full step, two halvings (near a
+    // critical point the full step wins; the halvings rescue a first step from just outside
+    // the quadratic region), and with `descend` modified Newton steps of growing damping.
+    const std::vector<double> g0(model.gradient().begin(), model.gradient().end());
+    double scale = 0.0;
+    for (double v : eig.values) scale = std::max(scale, std::abs(v));
+    std::vector<std::vector<double>> candidates{newton_step(eig, g0)};
+    for (double f : {0.5, 0.25}) {
+      candidates.push_back(candidates.front());
+      for (double& x : candidates.back()) x *= f;
+    }
+    if (opts.descend)
+      for (double d : {1e-8, 1e-6, 1e-4, 1e-2, 1.0})
+        candidates.push_back(newton_step(eig, g0, d * scale));
     bool accepted = false;
-    double length = norm2(step);
-    for (int h = 0; h < 3 && !accepted && length > 0.0 && r.distance + length <= budget; ++h) {
+    for (const std::vector<double>& step : candidates) {
+      const double length = norm2(step);
+      if (!(length > 0.0) || r.distance + length > budget) continue;
       for (std::size_t i = 0; i < trial.size(); ++i) trial[i] = r.theta[i] + step[i];
       model.set_point(trial);
       const double g = norm2(model.gradient());
-      if (std::isfinite(model.value()) && g < r.grad_after) {
-        accepted = true;
-        std::vector<double> next = model.dense_hessian();
-        change_rate = frobenius_difference(next, hessian) / length;
-        hessian = std::move(next);
-        r.theta = trial;
-        r.grad_after = g;
-        r.loss_after = model.value();
-        r.distance += length;
-        ++r.steps;
-      } else {
-        for (double& s : step) s *= 0.5;
-        length *= 0.5;
-      }
+      const bool lower = opts.descend && model.value() < r.loss_after;
+      if (!std::isfinite(model.value()) || !std::isfinite(g) || !(g < r.grad_after || lower))
+        continue;
+      accepted = true;
+      std::vector<double> next = model.dense_hessian();
+      change_rate = frobenius_difference(next, hessian) / length;
+      hessian = std::move(next);
+      r.theta = trial;
+      r.grad_after = g;
+      r.loss_after = model.value();
+      r.distance += length;
+      ++r.steps;
+      break;
     }
     if (!accepted) break;
     eig = symmetric_eigen(hessian, p);
-    step = newton_step(eig, model.gradient());
   }
   model.set_point(r.theta);
-  step = newton_step(symmetric_eigen(hessian, p), model.gradient());  // `hessian` is at r.theta
-  r.next_step = norm2(step);
+  r.next_step = norm2(newton_step(symmetric_eigen(hessian, p), model.gradient()));  // at r.theta
   r.hessian_change = change_rate * r.next_step;
   r.distance = distance2(r.theta, theta);
   return r;

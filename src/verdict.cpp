@@ -89,6 +89,8 @@ void take_ball(Certificate& c, const BallCertificate& b) {
   c.loss_upper = b.loss_upper;
 }
 
+constexpr double kCandidateTolerance = 1e-2;
+
 // The chain of reductions to an efficient core: merging an antipodal pair whose output weights
 // cancel leaves a dead unit, so the core is analysed and reduced again until nothing is left.
 struct ReductionChain {
@@ -117,7 +119,7 @@ ReductionChain reduce_fully(const Network& net, std::span<const double> theta,
     chain.reductions.push_back(std::move(red));
     // Only a candidate: a wrong reduction fails the core's proof, so the core may be searched
     // with a looser tolerance than the one that called the end point redundant.
-    report = analyse_redundancy(*current, point, data, RedundancyTolerance{1e-2});
+    report = analyse_redundancy(*current, point, data, RedundancyTolerance{kCandidateTolerance});
   }
   return chain;
 }
@@ -135,7 +137,13 @@ bool certify_by_reduction(const Network& net, const Dataset& data, std::span<con
   const Network& core = *chain.nets.back();
   c.core_width = core.num_layers() == 2 ? core.layer(0).out : -1;
   LossModel core_model(core, data, 0.0);
-  const PolishResult core_point = polish(core_model, chain.reductions.back().core_theta);
+  // The core's proof does not depend on how the end point was reached, so the core may be
+  // polished much further than an end point (the embedding's distance check guards the link).
+  PolishOptions far;
+  far.max_move = 0.5;
+  far.max_steps = 60;
+  far.descend = true;
+  const PolishResult core_point = polish(core_model, chain.reductions.back().core_theta, far);
   const BallCertificate ball = certify_critical_point(core, data, 0.0, core_point.theta);
   take_ball(c, ball);
   if (ball.kind != CertifiedKind::strict_min) {
@@ -197,6 +205,12 @@ Verdict judge_end_point(const Network& net, const Dataset& data, double weight_d
 
   Certificate& c = v.certificate;
   const BallCertificate ball = certify_critical_point(net, data, weight_decay, theta);
+  // A reduction is only a candidate (a wrong one fails its proof), so a near-zero-loss point
+  // the report did not call redundant is searched again with a looser tolerance.
+  RedundancyReport candidate;
+  if (near_zero_residual && !redundancy.redundant && ball.kind == CertifiedKind::none &&
+      redundancy.applicable)
+    candidate = analyse_redundancy(net, theta, data, RedundancyTolerance{kCandidateTolerance});
   InertiaBounds bounds;
   bounds.variation = facts.hessian_change_estimate;
   bounds.variation_known = false;
@@ -208,14 +222,20 @@ Verdict judge_end_point(const Network& net, const Dataset& data, double weight_d
     v.type = ball.kind == CertifiedKind::strict_min ? PointType::strict_min : PointType::saddle;
     bounds.variation = ball.hessian_variation;
     bounds.variation_known = std::isfinite(ball.hessian_variation);
-  } else if (redundancy.redundant && near_zero_residual &&
-             certify_by_reduction(net, data, theta, redundancy, zero_loss, opts, c)) {
+  } else if (near_zero_residual && (redundancy.redundant || candidate.redundant) &&
+             certify_by_reduction(net, data, theta, redundancy.redundant ? redundancy : candidate,
+                                  zero_loss, opts, c)) {
     v.type = PointType::degenerate_min;
     v.nullity = c.jacobian_nullity;
   } else if (c.reason.empty()) {
     c.reason = ball.kind == CertifiedKind::saddle
                    ? "negative curvature proven at a zero-loss point: a contradiction, not a verdict"
                    : ball.reason;
+    if (redundancy.redundant && !near_zero_residual)
+      c.reason += "; no reduction: the loss is not near zero, and the embedding of a minimum with "
+                  "a residual need not be a minimum";
+    else if (!redundancy.redundant && !candidate.redundant && near_zero_residual)
+      c.reason += "; no reduction: no redundancy found (" + redundancy.nearest + ")";
   }
   if (!hessian_eigenvalues.empty()) v.hessian = count_inertia(hessian_eigenvalues, bounds);
   if (v.type == PointType::strict_min) v.nullity = 0;

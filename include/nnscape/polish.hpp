@@ -19,6 +19,10 @@ struct PolishOptions {
   // A step may move θ at most this far (2-norm, relative to max(1, ‖θ‖)) in total: polishing
   // finishes a run, it must not walk to another critical point.
   double max_move = 1e-2;
+  // Also accept steps that lower the loss while ‖∇L‖ grows, and try modified Newton steps
+  // (|λ| + damping) when Newton's fail: a globalized descent for points known to be near a
+  // minimum (a reduced core), not for end points, whose nearest critical point may be a saddle.
+  bool descend = false;
 };
 
 struct PolishResult {

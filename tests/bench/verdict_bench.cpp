@@ -131,7 +131,8 @@ Cell run_cell(const Problem& p, const std::string& candidate, int seeds, bool ve
       status = rec.status;
       certified = rec.certificate.certified;
       if (verbose)
-        std::printf("  seed %2d %-15s %s %s%s\n", s + 1, status.c_str(),
+        std::printf("  seed %2d %-15s loss %.1e %s %s%s\n", s + 1, status.c_str(),
+                    rec.optimization.loss,
                     certified ? "proven:" : "unproven:",
                     certified ? rec.certificate.method.c_str() : rec.certificate.reason.c_str(),
                     rec.certificate.reduction.empty()
