@@ -75,6 +75,69 @@ double mean_square(const std::vector<double>& v) {
   return v.empty() ? 0.0 : s / static_cast<double>(v.size());
 }
 
+// Finishes the optimizer's job before judging: the verdict speaks about the polished point,
+// which replaces θ, loss, ‖∇L‖ and ‖θ‖ in the record.
+EndPointFacts polish_end_point(LossModel& model, TrialRecord& rec) {
+  OptimizeResult& opt = rec.optimization;
+  bool finite_point = !opt.nonfinite && !opt.theta.empty();
+  for (double t : opt.theta) finite_point = finite_point && std::isfinite(t);
+  EndPointFacts facts;
+  facts.converged = opt.converged;
+  facts.diverged = opt.diverged;
+  facts.nonfinite = !finite_point;
+  facts.initial_loss = opt.trajectory.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                              : opt.trajectory.front().loss;
+  facts.initial_param_norm = opt.initial_param_norm;
+  facts.norm_growth_rate = opt.norm_growth_rate;
+  if (!finite_point || opt.diverged) return facts;
+  try {
+    rec.polish = polish(model, opt.theta);
+    opt.theta = rec.polish.theta;
+    rec.polish.theta.clear();
+    opt.loss = rec.polish.loss_after;
+    opt.grad_norm = rec.polish.grad_after;
+    opt.param_norm = norm2(opt.theta);
+    facts.hessian_change_estimate = rec.polish.hessian_change;
+  } catch (const std::exception& e) {
+    rec.error += std::string(rec.error.empty() ? "" : "; ") + "polishing: " + e.what();
+  }
+  return facts;
+}
+
+// The verdict, the redundancy analysis and the nullities, from the end point and its spectra.
+void judge(const TrialSpec& spec, const Network& net, const Dataset& data,
+           const EndPointFacts& facts, TrialRecord& rec) {
+  const OptimizeResult& opt = rec.optimization;
+  if (!facts.nonfinite) rec.redundancy = analyse_redundancy(net, opt.theta, data, spec.redundancy);
+  const std::vector<double> no_values;
+  const Verdict verdict = judge_end_point(
+      net, data, spec.weight_decay, opt.theta, facts, rec.redundancy,
+      rec.hessian.complete ? rec.hessian.eigenvalues : no_values);
+  rec.status = std::string(to_string(verdict.type));
+  rec.certificate = verdict.certificate;
+  if (rec.hessian.complete) rec.hessian.inertia = verdict.hessian;
+  rec.measured_nullity = verdict.nullity;
+  if (facts.nonfinite) return;
+  const JacobianRank rank = jacobian_rank(net, data, opt.theta);
+  if (rank.certain) rec.measured_nullity_g = rank.nullity;
+  // At a zero-loss fit H = G and the whole predicted count applies; with a residual the
+  // splitting directions gain curvature and only the exact fibre directions stay flat
+  // (papers.md). "Zero" is relative to the targets' size and to the solver's tolerance.
+  const double y2 = std::max(mean_square(data.y), std::numeric_limits<double>::min());
+  const bool zero_residual = opt.loss <= 1e-16 * y2 && spec.weight_decay == 0.0;
+  const int predicted = zero_residual ? rec.redundancy.predicted_nullity
+                                      : rec.redundancy.predicted_nullity_h;
+  rec.nullity_matches = predicted >= 0 && rec.measured_nullity == predicted;
+  // A proven count that differs from the first-order table is a finding, not an error:
+  // coincident redundancies overlap and higher-order flat directions exist (papers.md).
+  if (rec.certificate.certified && predicted >= 0 && rec.measured_nullity >= 0 &&
+      !rec.nullity_matches)
+    rec.certificate.reason = "proven nullity " + std::to_string(rec.measured_nullity) +
+                             " differs from the first-order prediction " + std::to_string(predicted);
+  if (spec.data.kind == "linear")
+    rec.product_error = product_error(net, opt.theta, linear_target_matrix(spec.data, rec.data_seed));
+}
+
 }  // namespace
 
 TrialRecord run_trial(const TrialSpec& spec) {
@@ -123,38 +186,14 @@ TrialRecord run_trial(const TrialSpec& spec) {
                                  std::span<const double> theta) { return product_error(net, theta, a); };
   }
   rec.optimization = optimize(model, theta0, optimizer);
-  OptimizeResult& opt = rec.optimization;
+  const OptimizeResult& opt = rec.optimization;
   rec.seconds.train = clock.lap();
   rec.error = opt.error;
 
-  bool finite_point = !opt.nonfinite && !opt.theta.empty();
-  for (double t : opt.theta) finite_point = finite_point && std::isfinite(t);
-
-  // Finish the optimizer's job before judging: the verdict speaks about the polished point.
-  EndPointFacts facts;
-  facts.converged = opt.converged;
-  facts.diverged = opt.diverged;
-  facts.nonfinite = !finite_point;
-  facts.initial_loss = opt.trajectory.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                              : opt.trajectory.front().loss;
-  facts.initial_param_norm = opt.initial_param_norm;
-  facts.norm_growth_rate = opt.norm_growth_rate;
-  if (finite_point && !opt.diverged) {
-    try {
-      rec.polish = polish(model, opt.theta);
-      rec.optimization.theta = rec.polish.theta;
-      rec.polish.theta.clear();
-      rec.optimization.loss = rec.polish.loss_after;
-      rec.optimization.grad_norm = rec.polish.grad_after;
-      rec.optimization.param_norm = norm2(rec.optimization.theta);
-      facts.hessian_change_estimate = rec.polish.hessian_change;
-    } catch (const std::exception& e) {
-      rec.error += std::string(rec.error.empty() ? "" : "; ") + "polishing: " + e.what();
-    }
-  }
+  EndPointFacts facts = polish_end_point(model, rec);
   rec.seconds.analysis = clock.lap();
 
-  if (finite_point) {
+  if (!facts.nonfinite) {
     try {
       model.set_point(opt.theta);
       if (!std::isfinite(model.value())) throw Error("the loss at the end point is not finite");
@@ -167,36 +206,7 @@ TrialRecord run_trial(const TrialSpec& spec) {
   }
   rec.seconds.spectrum = clock.lap();
 
-  if (finite_point) rec.redundancy = analyse_redundancy(net, opt.theta, data, spec.redundancy);
-  const std::vector<double> no_values;
-  const Verdict verdict = judge_end_point(
-      net, data, spec.weight_decay, opt.theta, facts, rec.redundancy,
-      rec.hessian.complete ? rec.hessian.eigenvalues : no_values);
-  rec.status = std::string(to_string(verdict.type));
-  rec.certificate = verdict.certificate;
-  if (rec.hessian.complete) rec.hessian.inertia = verdict.hessian;
-  rec.measured_nullity = verdict.nullity;
-  if (finite_point && !facts.nonfinite) {
-    const JacobianRank rank = jacobian_rank(net, data, opt.theta);
-    if (rank.certain) rec.measured_nullity_g = rank.nullity;
-    // At a zero-loss fit H = G and the whole predicted count applies; with a residual the
-    // splitting directions gain curvature and only the exact fibre directions stay flat
-    // (papers.md). "Zero" is relative to the targets' size and to the solver's tolerance.
-    const double y2 = std::max(mean_square(data.y), std::numeric_limits<double>::min());
-    const bool zero_residual = opt.loss <= 1e-16 * y2 && spec.weight_decay == 0.0;
-    const int predicted = zero_residual ? rec.redundancy.predicted_nullity
-                                        : rec.redundancy.predicted_nullity_h;
-    rec.nullity_matches = predicted >= 0 && rec.measured_nullity == predicted;
-    // A proven count that differs from the first-order table is a finding, not an error:
-    // coincident redundancies overlap and higher-order flat directions exist (papers.md).
-    if (rec.certificate.certified && predicted >= 0 && rec.measured_nullity >= 0 &&
-        !rec.nullity_matches)
-      rec.certificate.reason = "proven nullity " + std::to_string(rec.measured_nullity) +
-                               " differs from the first-order prediction " +
-                               std::to_string(predicted);
-    if (spec.data.kind == "linear")
-      rec.product_error = product_error(net, opt.theta, linear_target_matrix(spec.data, rec.data_seed));
-  }
+  judge(spec, net, data, facts, rec);
   rec.seconds.analysis += clock.lap();
   return rec;
 }
