@@ -213,7 +213,15 @@ def check_output(case, out_file, wd="0"):
             err = np.abs(ev - ref).max() / scale
             ok &= check(err < tol, f"{key} eigenvalues differ from numpy by {err:.2e} relative")
             ok &= check(np.all(np.diff(ev) >= 0), f"{key} eigenvalues not ascending")
-        ok &= check(s["n_neg"] + s["n_zero"] + s["n_pos"] == p, f"{key} inertia does not sum to P")
+        ok &= check(s["n_neg"] + s["n_zero"] + s["n_pos"] + s["n_undecided"] == p,
+                    f"{key} inertia does not sum to P")
+        ok &= check(s["certain"] is False or s["n_undecided"] == 0, f"{key}: certain but undecided")
+    # The verdict is proven (with its method) or says why not; counts are certain only if proven.
+    cert = out["certificate"]
+    ok &= check(out["certified"] == cert["certified"], "certified disagrees with the certificate")
+    ok &= check(bool(cert["method"]) if out["certified"] else bool(cert["reason"]),
+                f"certificate without method or reason: {cert}")
+    ok &= check(out["certified"] or not out["hessian"]["certain"], "unproven yet certain counts")
     return ok
 
 
