@@ -67,6 +67,12 @@ PolishResult polish(LossModel& model, std::span<const double> theta, const Polis
   std::vector<double> hessian = model.dense_hessian();
   SymmetricEigen eig = symmetric_eigen(hessian, p);
   double change_rate = 0.0;  // ‖ΔH‖_F / ‖Δθ‖ over the last accepted step
+  // A point whose Hessian has no clearly negative eigenvalue lies in a minimum's basin, where
+  // descent cannot lead to another kind of critical point.
+  const bool descend =
+      opts.descend || (opts.descend_near_minimum && !eig.values.empty() &&
+                       eig.values.front() >= -1e-8 * std::max(std::abs(eig.values.front()),
+                                                               std::abs(eig.values.back())));
   std::vector<double> trial(r.theta.size());
   for (int k = 0; k < opts.max_steps && r.grad_after > 0.0; ++k) {
     // The model is at r.theta here. Candidates in order: the full step, two halvings (near a
@@ -80,7 +86,7 @@ PolishResult polish(LossModel& model, std::span<const double> theta, const Polis
       candidates.push_back(candidates.front());
       for (double& x : candidates.back()) x *= f;
     }
-    if (opts.descend)
+    if (descend)
       for (double d : {1e-8, 1e-6, 1e-4, 1e-2, 1.0})
         candidates.push_back(newton_step(eig, g0, d * scale));
     bool accepted = false;
@@ -90,7 +96,7 @@ PolishResult polish(LossModel& model, std::span<const double> theta, const Polis
       for (std::size_t i = 0; i < trial.size(); ++i) trial[i] = r.theta[i] + step[i];
       model.set_point(trial);
       const double g = norm2(model.gradient());
-      const bool lower = opts.descend && model.value() < r.loss_after;
+      const bool lower = descend && model.value() < r.loss_after;
       if (!std::isfinite(model.value()) || !std::isfinite(g) || !(g < r.grad_after || lower))
         continue;
       accepted = true;

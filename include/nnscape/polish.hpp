@@ -23,6 +23,10 @@ struct PolishOptions {
   // (|λ| + damping) when Newton's fail: a globalized descent for points known to be near a
   // minimum (a reduced core), not for end points, whose nearest critical point may be a saddle.
   bool descend = false;
+  // Descend as above when the Hessian at the start has no eigenvalue below −1e-8·|λ|max (a
+  // minimum's basin, where an ill-conditioned minimum leaves Newton steps short of the
+  // quadratic region): ‖∇L‖ may then grow on the way while the loss falls.
+  bool descend_near_minimum = true;
 };
 
 struct PolishResult {
