@@ -251,8 +251,9 @@ Verdict judge_end_point(const Network& net, const Dataset& data, double weight_d
   }
   v.type = classify_point(e);
   if (v.hessian.certain) v.nullity = v.hessian.n_zero;
-  if (zero_residual) {
-    // A zero-loss point is a global minimum of a sum of squares, whatever the optimizer said.
+  if (near_zero_residual) {
+    // A zero-loss point is a global minimum of a sum of squares, whatever the optimizer said;
+    // near zero loss (issue 12 met a "saddle" at 4e-19) an unproven saddle is not believed.
     // There H = G up to the residual term, so its nullity is dim ker J, decided by singular
     // values (accurate to eps·σ_max) rather than by the eigenvalues of JᵀJ.
     const JacobianRank rank = jacobian_rank(net, data, theta);

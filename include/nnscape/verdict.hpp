@@ -10,7 +10,8 @@
 //     residual, embed it back; the end point must lie within embed_tolerance of the embedding.
 //     The nullity is dim ker J there, from singular values.
 //  4. Otherwise the verdict comes from the Hessian's counts (inertia.hpp) and is unproven. A
-//     zero-loss point is a global minimum of a sum of squares, so it is never called a saddle.
+//     zero-loss point is a global minimum of a sum of squares, so a point of near-zero loss
+//     (near_zero_loss) is never called a saddle without a proof.
 #include <limits>
 #include <span>
 #include <string>
