@@ -89,7 +89,11 @@ void take_ball(Certificate& c, const BallCertificate& b) {
   c.loss_upper = b.loss_upper;
 }
 
-constexpr double kCandidateTolerance = 1e-2;
+// Tolerances for candidate reductions, tried in order: a wrong reduction fails its proof (its core
+// is no zero-residual strict minimum, or its embedding is far from the end point), so looser
+// searches cost time, never soundness. End points that stall on a zero-loss valley sit up to
+// ~1e-2 (relative) from the redundancy they approach.
+constexpr double kCandidateTolerances[] = {1e-2, 1e-1};
 
 // The chain of reductions to an efficient core: merging an antipodal pair whose output weights
 // cancel leaves a dead unit, so the core is analysed and reduced again until nothing is left.
@@ -101,7 +105,8 @@ struct ReductionChain {
 };
 
 ReductionChain reduce_fully(const Network& net, std::span<const double> theta,
-                            const RedundancyReport& redundancy, const Dataset& data) {
+                            const RedundancyReport& redundancy, const Dataset& data,
+                            double core_tolerance) {
   ReductionChain chain;
   const Network* current = &net;
   std::vector<double> point(theta.begin(), theta.end());
@@ -117,18 +122,16 @@ ReductionChain reduce_fully(const Network& net, std::span<const double> theta,
     current = chain.nets.back().get();
     point = red.core_theta;
     chain.reductions.push_back(std::move(red));
-    // Only a candidate: a wrong reduction fails the core's proof, so the core may be searched
-    // with a looser tolerance than the one that called the end point redundant.
-    report = analyse_redundancy(*current, point, data, RedundancyTolerance{kCandidateTolerance});
+    report = analyse_redundancy(*current, point, data, RedundancyTolerance{core_tolerance});
   }
   return chain;
 }
 
-// Step 3 of verdict.hpp. Returns false with c.reason set when no proof results.
-bool certify_by_reduction(const Network& net, const Dataset& data, std::span<const double> theta,
-                          const RedundancyReport& redundancy, double zero_loss,
-                          const VerdictOptions& opts, Certificate& c) {
-  const ReductionChain chain = reduce_fully(net, theta, redundancy, data);
+// Proves the core of one chain and ties the end point to its embedding. Returns false with
+// c.reason set when no proof results.
+bool prove_chain(const Network& net, const Dataset& data, std::span<const double> theta,
+                 const ReductionChain& chain, double zero_loss, const VerdictOptions& opts,
+                 Certificate& c) {
   if (chain.reductions.empty()) {
     c.reason = "no reduction: " + chain.reason;
     return false;
@@ -174,6 +177,26 @@ bool certify_by_reduction(const Network& net, const Dataset& data, std::span<con
   return true;
 }
 
+// Step 3 of verdict.hpp: the chains of each candidate tolerance for the core, in order.
+bool certify_by_reduction(const Network& net, const Dataset& data, std::span<const double> theta,
+                          const RedundancyReport& redundancy, double zero_loss,
+                          const VerdictOptions& opts, Certificate& c) {
+  std::string first_reason;
+  for (double tol : kCandidateTolerances) {
+    Certificate attempt;
+    if (prove_chain(net, data, theta, reduce_fully(net, theta, redundancy, data, tol), zero_loss,
+                    opts, attempt)) {
+      c = attempt;
+      return true;
+    }
+    if (first_reason.empty()) {
+      c = attempt;
+      first_reason = attempt.reason;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Verdict judge_end_point(const Network& net, const Dataset& data, double weight_decay,
@@ -210,7 +233,9 @@ Verdict judge_end_point(const Network& net, const Dataset& data, double weight_d
   RedundancyReport candidate;
   if (near_zero_residual && !redundancy.redundant && ball.kind == CertifiedKind::none &&
       redundancy.applicable)
-    candidate = analyse_redundancy(net, theta, data, RedundancyTolerance{kCandidateTolerance});
+    for (double tol : kCandidateTolerances)
+      if (!candidate.redundant)
+        candidate = analyse_redundancy(net, theta, data, RedundancyTolerance{tol});
   InertiaBounds bounds;
   bounds.variation = facts.hessian_change_estimate;
   bounds.variation_known = false;
@@ -251,14 +276,15 @@ Verdict judge_end_point(const Network& net, const Dataset& data, double weight_d
   }
   v.type = classify_point(e);
   if (v.hessian.certain) v.nullity = v.hessian.n_zero;
-  if (near_zero_residual) {
-    // A zero-loss point is a global minimum of a sum of squares, whatever the optimizer said;
-    // near zero loss (issue 12 met a "saddle" at 4e-19) an unproven saddle is not believed.
+  // Near zero loss (issue 12 met a "saddle" at 4e-19) an unproven saddle is not believed.
+  if (near_zero_residual && v.type == PointType::saddle) v.type = PointType::degenerate_min;
+  if (zero_residual) {
+    // A zero-loss point is a global minimum of a sum of squares, whatever the optimizer said.
     // There H = G up to the residual term, so its nullity is dim ker J, decided by singular
     // values (accurate to eps·σ_max) rather than by the eigenvalues of JᵀJ.
     const JacobianRank rank = jacobian_rank(net, data, theta);
     if (rank.certain) v.nullity = rank.nullity;
-    if (v.type == PointType::saddle || v.type == PointType::not_converged || rank.certain)
+    if (v.type == PointType::not_converged || rank.certain)
       v.type = rank.certain && rank.nullity == 0 ? PointType::strict_min : PointType::degenerate_min;
   }
   return v;
