@@ -3,7 +3,6 @@
 #include <arb.h>
 #include <arb_mat.h>
 #include <cblas.h>
-#include <lapack.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,10 +10,12 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nnscape/error.hpp"
 #include "nnscape/loss.hpp"
+#include "nnscape/symmetric_eigen.hpp"
 
 // Every rigorous quantity below is an Arb ball; doubles only choose things (the centre, Y ≈ H⁻¹,
 // μ, the saddle direction, the box radius), and a bad choice can only make a proof fail, never
@@ -303,19 +304,11 @@ struct FloatSpectrum {
   std::vector<double> vectors;  // vector j at [j·P, (j + 1)·P)
 };
 
-// At the model's current point; dsyevd's documented minimal workspace, so no query.
-FloatSpectrum FloatHessian(LossModel& model) {
+FloatSpectrum FloatHessian(LossModel& model) {  // at the model's current point
   FloatSpectrum fs{model.dense_hessian(), {}, {}};
-  fs.vectors = fs.hessian;
-  const lapack_int n = static_cast<lapack_int>(model.num_params());
-  lapack_int lwork = 1 + 6 * n + 2 * n * n, liwork = 3 + 5 * n, info = 0;
-  std::vector<double> work(sz(lwork));
-  std::vector<lapack_int> iwork(sz(liwork));
-  fs.values.resize(sz(n));
-  const char jobz = 'V', uplo = 'U';
-  LAPACK_dsyevd(&jobz, &uplo, &n, fs.vectors.data(), &n, fs.values.data(), work.data(), &lwork,
-                iwork.data(), &liwork, &info);
-  if (info != 0) throw Error("certificate: dsyevd failed: info = " + std::to_string(info));
+  SymmetricEigen eig = symmetric_eigen(fs.hessian, model.num_params());
+  fs.values = std::move(eig.values);
+  fs.vectors = std::move(eig.vectors);
   return fs;
 }
 
